@@ -1,0 +1,40 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SearchField, SelectField
+from wtforms.validators import NumberRange, Optional
+from wtforms.validators import Length
+
+from portal.customers.models import SERVICE_TYPES
+from portal.customers.services import AccountFilters
+
+
+class AccountFilterForm(FlaskForm):
+    """The accounts list's search and filters: a GET form, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField(_l("Search"), validators=[Optional(), Length(max=100)], render_kw={"placeholder": _l("Name, customer number or contact")})
+    region = SelectField(_l("Region"), validators=[Optional()], validate_choice=True)
+    service = SelectField(_l("Service"), validators=[Optional()], validate_choice=True)
+    manager = SelectField(_l("Account manager"), validators=[Optional()], validate_choice=True)
+    page = IntegerField(_l("Page"), validators=[Optional(), NumberRange(min=1, max=1_000_000)])
+
+    def set_choices(self, regions: list[str], managers: list[tuple[int, str]] | None) -> None:
+        every = ("", _l("All"))
+        self.region.choices = [every] + [(r, r) for r in regions]
+        self.service.choices = [every] + [(key, label) for key, label in SERVICE_TYPES.items()]
+        if managers is None:
+            del self.manager
+        else:
+            self.manager.choices = [every] + [(str(i), name) for i, name in managers]
+
+    def filters(self) -> AccountFilters:
+        manager = self.manager.data if "manager" in self._fields else ""
+        return AccountFilters(
+            query=self.q.data or "",
+            region=self.region.data or "",
+            service_type=self.service.data or "",
+            account_manager_id=int(manager) if manager else None,
+            page=self.page.data or 1,
+        )

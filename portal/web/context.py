@@ -1,0 +1,89 @@
+"""What every template can use: branding, navigation, htmx configuration."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from portal.web import bp
+from portal.web.i18n import LANGUAGE_NAMES
+
+#: The staff navigation, in order. An entry appears once its feature exists
+#: and only for the roles its view admits.
+STAFF_NAVIGATION = (
+    ("reports.dashboard", _l("Dashboard")),
+    ("customers.accounts", _l("Accounts")),
+    ("surveys.index", _l("Surveys")),
+    ("reports.overview", _l("Reports")),
+    ("followups.tasks", _l("Tasks")),
+    ("courses.staff_index", _l("Courses")),
+)
+
+# DESIGN.md §6. Errors are swapped too, so an htmx user sees the same
+# message a full page would show instead of nothing happening.
+HTMX_CONFIG = {
+    "selfRequestsOnly": True,
+    "allowEval": False,
+    "allowScriptTags": False,
+    "includeIndicatorStyles": False,
+    "historyCacheSize": 0,
+    "responseHandling": [
+        {"code": "204", "swap": False},
+        {"code": "[23]..", "swap": True},
+        {"code": "401", "swap": False},
+        {"code": "[45]..", "swap": True, "error": True},
+    ],
+}
+
+
+def staff_navigation() -> list[dict]:
+    if not current_user.is_authenticated:
+        return []
+    items = []
+    for endpoint, label in STAFF_NAVIGATION:
+        view = current_app.view_functions.get(endpoint)
+        if view is None:
+            continue
+        allowed = getattr(view, "allowed_roles", ())
+        if current_user.role not in allowed:
+            continue
+        items.append({"endpoint": endpoint, "label": label, "current": _is_current(endpoint)})
+    return items
+
+
+def _is_current(endpoint: str) -> bool:
+    if request.endpoint == endpoint:
+        return True
+    blueprint = endpoint.split(".")[0]
+    return blueprint not in ("reports",) and request.blueprint == blueprint
+
+
+@bp.app_context_processor
+def layout_context() -> dict:
+    config = current_app.config
+    return {
+        "brand": {
+            "name": config["PORTAL_BRAND_NAME"],
+            "logo_url": config["PORTAL_BRAND_LOGO_URL"],
+        },
+        "htmx_config": HTMX_CONFIG,
+        "current_locale": str(get_locale() or config["BABEL_DEFAULT_LOCALE"]),
+        "languages": LANGUAGE_NAMES,
+        "staff_navigation": staff_navigation,
+    }
+
+
+@bp.app_template_filter("hours")
+def format_hours(value: float | None) -> str:
+    """Durations as staff read them: minutes, hours, or days."""
+    from flask_babel import format_decimal, gettext
+
+    if value is None:
+        return "–"
+    if value < 1:
+        return gettext("%(n)s min", n=format_decimal(round(value * 60)))
+    if value < 48:
+        return gettext("%(n)s h", n=format_decimal(round(value, 1)))
+    return gettext("%(n)s d", n=format_decimal(round(value / 24, 1)))

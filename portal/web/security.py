@@ -1,0 +1,55 @@
+"""Security headers on every response (DESIGN.md §7)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, request
+
+from portal.web import bp
+
+
+def content_security_policy() -> str:
+    img_sources = ["'self'", "data:"]
+    logo = current_app.config["PORTAL_BRAND_LOGO_URL"]
+    if logo.startswith("https://"):
+        parts = urlsplit(logo)
+        img_sources.append(f"https://{parts.netloc}")
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            f"img-src {' '.join(img_sources)}",
+            "connect-src 'self'",
+            "font-src 'self'",
+            "form-action 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+@bp.after_app_request
+def set_security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", content_security_policy())
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+    if current_app.config["PORTAL_HTTPS"]:
+        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    if request.endpoint and request.endpoint != "web.static" and "Cache-Control" not in headers:
+        # Pages carry personal data and CSRF tokens: never store them in shared caches.
+        headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def token_page_headers(response):
+    """For pages reached through a secret link: no referrer leak, no caching."""
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response

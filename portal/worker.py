@@ -1,0 +1,97 @@
+"""The background worker: ``flask --app portal worker [--once]``.
+
+Feature packages register jobs with :func:`job`; the worker runs each one in
+turn, in its own transaction, then sleeps. Several workers may run at once,
+so every job must claim its work safely (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from portal.extensions import db, write_intent
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: Callable[[], int]  # returns how much work it did
+
+
+JOBS: list[Job] = []
+
+
+def job(name: str):
+    """Register a function as a worker job. It returns the number of items handled."""
+
+    def register(function: Callable[[], int]) -> Callable[[], int]:
+        if not any(existing.name == name for existing in JOBS):
+            JOBS.append(Job(name, function))
+        return function
+
+    return register
+
+
+def run_jobs_once() -> dict[str, int]:
+    """Run every job once; a failing job is logged and does not stop the others."""
+    write_intent.set(True)
+    done: dict[str, int] = {}
+    for entry in JOBS:
+        try:
+            done[entry.name] = entry.run()
+            db.session.commit()
+        except Exception:  # noqa: BLE001 - the worker must outlive one bad job
+            db.session.rollback()
+            log.exception("worker job %s failed", entry.name)
+            done[entry.name] = -1
+    return done
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Run every job once and exit.")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds to sleep when there was nothing to do.")
+@with_appcontext
+def worker_command(once: bool, interval: float) -> None:
+    """Send queued email and run schedules."""
+    _import_job_modules()
+    if once:
+        for name, count in run_jobs_once().items():
+            click.echo(f"{name}: {count}")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f"Worker running {len(JOBS)} job(s): {', '.join(j.name for j in JOBS) or 'none yet'}. Ctrl+C stops.")
+    while not stop.is_set():
+        done = run_jobs_once()
+        db.session.remove()
+        if not any(count > 0 for count in done.values()):
+            stop.wait(interval)
+    current_app.logger.info("worker stopped")
+
+
+def _import_job_modules() -> None:
+    """Jobs register when their package's services module is imported."""
+    import importlib
+    import pkgutil
+
+    import portal
+
+    for module in pkgutil.iter_modules(portal.__path__):
+        if module.ispkg:
+            try:
+                importlib.import_module(f"portal.{module.name}.jobs")
+            except ModuleNotFoundError as error:
+                if error.name != f"portal.{module.name}.jobs":
+                    raise
