@@ -3,6 +3,8 @@ from logging.config import fileConfig
 
 from flask import current_app
 
+from portal.extensions import write_intent
+
 from alembic import context
 
 # this is the Alembic Config object, which provides
@@ -16,12 +18,7 @@ logger = logging.getLogger('alembic.env')
 
 
 def get_engine():
-    try:
-        # this works with Flask-SQLAlchemy<3 and Alchemical
-        return current_app.extensions['migrate'].db.get_engine()
-    except (TypeError, AttributeError):
-        # this works with Flask-SQLAlchemy>=3
-        return current_app.extensions['migrate'].db.engine
+    return current_app.extensions['migrate'].db.engine
 
 
 def get_engine_url():
@@ -95,6 +92,7 @@ def run_migrations_online():
         conf_args["process_revision_directives"] = process_revision_directives
 
     connectable = get_engine()
+    write_intent.set(True)  # SQLite: migrate inside BEGIN IMMEDIATE
 
     with connectable.connect() as connection:
         context.configure(

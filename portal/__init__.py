@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Flask
 
-from portal.config import flask_config, read_settings
+from portal.config import engine_options, flask_config, normalise_database_url, read_settings
 from portal.extensions import (
     babel,
     configure_sqlite,
@@ -44,6 +44,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = read_settings(instance_path, environ)
     app.config.update(flask_config(settings, instance_path, PROJECT_ROOT))
     app.config.update({k: v for k, v in config.items() if not k.startswith("PORTAL_")})
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if "SQLALCHEMY_ENGINE_OPTIONS" not in config:
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         instance_path.mkdir(parents=True, exist_ok=True)
 

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, SelectField, StringField
+from wtforms import HiddenField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from portal.auth.services import MIN_PASSWORD_LENGTH
@@ -15,7 +15,7 @@ class LoginForm(FlaskForm):
 
 class PreferencesForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)], render_kw={"autocomplete": "name"})
-    preferred_language = SelectField(_l("Language"), choices=list(LANGUAGE_NAMES.items()))
+    preferred_language = SelectField(_l("Language"), choices=[SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()])
 
 
 class PasswordChangeForm(FlaskForm):

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SearchField, SelectField
+from wtforms import IntegerField, SearchField, SelectChoice, SelectField
 from wtforms.validators import NumberRange, Optional
 from wtforms.validators import Length
 
@@ -21,13 +21,13 @@ class AccountFilterForm(FlaskForm):
     page = IntegerField(_l("Page"), validators=[Optional(), NumberRange(min=1, max=1_000_000)])
 
     def set_choices(self, regions: list[str], managers: list[tuple[int, str]] | None) -> None:
-        every = ("", _l("All"))
-        self.region.choices = [every] + [(r, r) for r in regions]
-        self.service.choices = [every] + [(key, label) for key, label in SERVICE_TYPES.items()]
+        every = SelectChoice("", _l("All"))
+        self.region.choices = [every] + [SelectChoice(r, r) for r in regions]
+        self.service.choices = [every] + [SelectChoice(key, label) for key, label in SERVICE_TYPES.items()]
         if managers is None:
             del self.manager
         else:
-            self.manager.choices = [every] + [(str(i), name) for i, name in managers]
+            self.manager.choices = [every] + [SelectChoice(str(i), name) for i, name in managers]
 
     def filters(self) -> AccountFilters:
         manager = self.manager.data if "manager" in self._fields else ""

@@ -1,0 +1,350 @@
+"""Fixtures: an app on a fresh database per test, factories, a real SMTP
+server, clients signed in per role, and a live server for browser tests.
+
+The suite runs on SQLite by default. With PORTAL_TEST_DATABASE_URL set to a
+PostgreSQL URL, the same suite runs there (the database is wiped first).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import itertools
+import os
+import re
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from flask import has_app_context
+from flask.testing import FlaskCliRunner, FlaskClient
+from sqlalchemy import create_engine, text
+
+from portal import create_app
+from portal.auth import services as staff_services
+from portal.auth.models import Role
+from portal.config import normalise_database_url
+from portal.customers.models import Account, Contact, Ticket
+from portal.extensions import db as _db
+from portal.timeutil import utcnow
+
+PASSWORD = "correct horse battery staple"
+POSTGRES_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --- database -------------------------------------------------------------
+
+
+def _migrate(url: str, instance: Path) -> None:
+    """Build the schema the only way production does: through migrations/."""
+    from flask_migrate import upgrade
+
+    def run() -> None:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x", "INSTANCE_PATH": str(instance)})
+        with app.app_context():
+            upgrade()
+            _db.engine.dispose()
+
+    contextvars.Context().run(run)  # the migration's write intent must not leak into the tests
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory) -> dict:
+    instance = tmp_path_factory.mktemp("instance")
+    if POSTGRES_URL:
+        url = normalise_database_url(POSTGRES_URL)
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        _migrate(url, instance)
+        return {"kind": "postgresql", "url": url, "instance": instance}
+    template = instance / "template.db"
+    _migrate(f"sqlite:///{template}", instance)
+    return {"kind": "sqlite", "path": template, "instance": instance}
+
+
+@pytest.fixture
+def database_url(database_template, tmp_path) -> Iterator[str]:
+    """A database with the migrated schema and no rows, private to this test."""
+    if database_template["kind"] == "sqlite":
+        path = tmp_path / "portal.db"
+        shutil.copyfile(database_template["path"], path)
+        yield f"sqlite:///{path}"
+        return
+    url = database_template["url"]
+    yield url
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        tables = conn.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+        ).scalars()
+        names = ", ".join(f'"{t}"' for t in tables)
+        if names:
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+# --- app and clients ------------------------------------------------------
+
+
+@pytest.fixture
+def app_config(database_url, tmp_path, smtp_url) -> dict:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": "test-secret-key",
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "PORTAL_SMTP_URL": smtp_url,
+        "PORTAL_BASE_URL": "http://localhost",
+        "PORTAL_DEFAULT_LOCALE": "en",
+        "SERVER_NAME": None,
+    }
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in a fresh context, as in production.
+
+    The test itself holds an app context (for factories and assertions).
+    Without this, requests would reuse it and share ``g`` and the database
+    session across requests and clients (Flask-Login and Flask-WTF cache the
+    user and the CSRF token in ``g``). The test's pending work is committed
+    first, so the request sees it, and the test sees the request's changes
+    on its next access.
+    """
+
+    def open(self, *args, **kwargs):
+        _end_test_transaction()
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+class IsolatedCliRunner(FlaskCliRunner):
+    def invoke(self, *args, **kwargs):
+        _end_test_transaction()
+        return contextvars.Context().run(super().invoke, *args, **kwargs)
+
+
+def _end_test_transaction() -> None:
+    if has_app_context():
+        _db.session.commit()
+
+
+@pytest.fixture
+def app(app_config):
+    app = create_app(app_config)
+    app.test_client_class = IsolatedClient
+    app.test_cli_runner_class = IsolatedCliRunner
+    with app.app_context():
+        yield app
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client, user, password: str = PASSWORD):
+    token = csrf_token(client, "/login")
+    return client.post("/login", data={"email": user.email, "password": password, "csrf_token": token})
+
+
+@pytest.fixture
+def login_as(app, make_staff):
+    """A test client signed in with the given role (a new user each call)."""
+
+    def _login_as(role: str, **kwargs):
+        user = make_staff(role=role, **kwargs)
+        client = app.test_client()
+        response = login(client, user)
+        assert response.status_code == 303, response.get_data(as_text=True)
+        client.user = user
+        client.csrf = csrf_token(client, "/staff/profile")
+        return client
+
+    return _login_as
+
+
+# --- factories ------------------------------------------------------------
+
+_sequence = itertools.count(1)
+
+
+@pytest.fixture
+def make_staff(db):
+    def _make(role: str = Role.ADMIN, email: str | None = None, password: str = PASSWORD, **kwargs):
+        n = next(_sequence)
+        user = staff_services.create_user(
+            email=email or f"{role}{n}@staff.example",
+            name=kwargs.pop("name", f"{role.title()} {n}"),
+            role=role,
+            password=password,
+            language=kwargs.pop("language", None),
+        )
+        for key, value in kwargs.items():
+            setattr(user, key, value)
+        db.session.commit()
+        return user
+
+    return _make
+
+
+@pytest.fixture
+def make_account(db):
+    def _make(**kwargs) -> Account:
+        n = next(_sequence)
+        services = kwargs.pop("service_types", ["sip_trunk"])
+        account = Account(
+            external_id=kwargs.pop("external_id", f"ACC-{n}"),
+            name=kwargs.pop("name", f"Account {n} GmbH"),
+            region=kwargs.pop("region", "Nord"),
+            contract_renewal_on=kwargs.pop("contract_renewal_on", date.today() + timedelta(days=200)),
+            **kwargs,
+        )
+        account.service_types = services
+        db.session.add(account)
+        db.session.commit()
+        return account
+
+    return _make
+
+
+@pytest.fixture
+def make_contact(db, make_account):
+    def _make(account: Account | None = None, **kwargs) -> Contact:
+        n = next(_sequence)
+        contact = Contact(
+            account=account or make_account(),
+            email=kwargs.pop("email", f"person{n}@customer.example"),
+            name=kwargs.pop("name", f"Person {n}"),
+            language=kwargs.pop("language", "de"),
+            external_id=kwargs.pop("external_id", f"C-{n}"),
+            **kwargs,
+        )
+        db.session.add(contact)
+        db.session.commit()
+        return contact
+
+    return _make
+
+
+@pytest.fixture
+def make_ticket(db, make_contact):
+    def _make(contact: Contact | None = None, **kwargs) -> Ticket:
+        n = next(_sequence)
+        contact = contact or make_contact()
+        opened_at = kwargs.pop("opened_at", utcnow() - timedelta(days=2))
+        ticket = Ticket(
+            external_id=kwargs.pop("external_id", f"T-{n}"),
+            account_id=contact.account_id,
+            contact=contact,
+            subject=kwargs.pop("subject", f"Ticket {n}"),
+            category=kwargs.pop("category", "technical"),
+            opened_at=opened_at,
+            first_response_at=kwargs.pop("first_response_at", opened_at + timedelta(hours=1)),
+            closed_at=kwargs.pop("closed_at", opened_at + timedelta(hours=20)),
+            agent=kwargs.pop("agent", "Agent Smith"),
+            **kwargs,
+        )
+        db.session.add(ticket)
+        db.session.commit()
+        return ticket
+
+    return _make
+
+
+# --- a real SMTP server ---------------------------------------------------
+
+
+@dataclass
+class SmtpRecorder:
+    """What the test SMTP server received, parsed."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+    envelopes: list = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        with self.lock:
+            self.envelopes.append(envelope)
+            self.messages.append(message_from_bytes(envelope.original_content or envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[SmtpRecorder, int]]:
+    from aiosmtpd.controller import Controller
+
+    recorder = SmtpRecorder()
+    port = free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield recorder, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_url(request) -> str:
+    """Only tests that ask for ``smtp_server`` get a listening server."""
+    if "smtp_server" in request.fixturenames:
+        _recorder, port = request.getfixturevalue("smtp_server")
+        return f"smtp://127.0.0.1:{port}"
+    return "smtp://127.0.0.1:9"  # discard port: nothing listens
+
+
+# --- a live server for the browser tests -----------------------------------
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over HTTP on a free loopback port, in a thread."""
+    from werkzeug.serving import make_server
+
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+def utc(*args) -> datetime:
+    return datetime(*args)
