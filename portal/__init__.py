@@ -75,12 +75,13 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from portal import auth, customers, reports, web
+    from portal import auth, customers, mail, reports, web
 
     app.register_blueprint(web.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(customers.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(mail.bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -46,6 +46,7 @@ def job(name: str):
 def run_jobs_once() -> dict[str, int]:
     """Run every job once; a failing job is logged and does not stop the others."""
     write_intent.set(True)
+    _import_job_modules()
     done: dict[str, int] = {}
     for entry in JOBS:
         try:

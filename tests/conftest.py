@@ -297,6 +297,15 @@ class SmtpRecorder:
     envelopes: list = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        """Addresses starting with reject@/busy@ get a permanent/temporary refusal."""
+        if address.startswith("reject"):
+            return "550 5.1.1 No such user"
+        if address.startswith("busy"):
+            return "451 4.3.0 Mailbox busy, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
         with self.lock:
             self.envelopes.append(envelope)
@@ -348,3 +357,26 @@ def live_server(app):
 
 def utc(*args) -> datetime:
     return datetime(*args)
+
+
+@pytest.fixture
+def make_message(app, db):
+    """A queued outbox message (or in the given status)."""
+    from portal.mail import services as mail
+
+    def _make(to: str = "kunde@customer.example", status: str | None = None, **kwargs):
+        message = mail.enqueue(
+            to=to,
+            subject=kwargs.pop("subject", "Wie zufrieden waren Sie?"),
+            text=kwargs.pop("text", "Hallo,\nbitte bewerten Sie uns."),
+            html=kwargs.pop("html", "<p>Hallo, <strong>bitte</strong> bewerten Sie uns.</p>"),
+            kind=kwargs.pop("kind", "test"),
+            locale=kwargs.pop("locale", "de"),
+            **kwargs,
+        )
+        if status:
+            message.status = status
+        db.session.commit()
+        return message
+
+    return _make

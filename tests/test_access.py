@@ -23,6 +23,12 @@ ROUTES = [
     ("auth.profile", "GET", "/staff/profile", False, {ANON: 302, ADMIN: 200, MANAGER: 200, AM: 200, EDITOR: 200}),
     ("auth.update_profile", "POST", "/staff/profile", False, {ANON: 302, ADMIN: 422, MANAGER: 422, AM: 422, EDITOR: 422}),
     ("auth.change_password", "POST", "/staff/profile/password", False, {ANON: 302, ADMIN: 422, MANAGER: 422, AM: 422, EDITOR: 422}),
+    ("mail.outbox", "GET", "/staff/outbox/", False, {ANON: 302, ADMIN: 200, MANAGER: 403, AM: 403, EDITOR: 403}),
+    ("mail.outbox", "GET", "/staff/outbox/?status=failed", True, {ANON: 401, ADMIN: 200, MANAGER: 403, AM: 403, EDITOR: 403}),
+    ("mail.message", "GET", "/staff/outbox/{message}", False, {ANON: 302, ADMIN: 200, MANAGER: 403, AM: 403, EDITOR: 403}),
+    ("mail.message_html", "GET", "/staff/outbox/{message}/html", False, {ANON: 302, ADMIN: 200, MANAGER: 403, AM: 403, EDITOR: 403}),
+    ("mail.resend", "POST", "/staff/outbox/{message}/resend", False, {ANON: 302, ADMIN: 303, MANAGER: 403, AM: 403, EDITOR: 403}),
+    ("mail.resend", "POST", "/staff/outbox/{message}/resend", True, {ANON: 401, ADMIN: 200, MANAGER: 403, AM: 403, EDITOR: 403}),
 ]
 
 WHO = [ANON, ADMIN, MANAGER, AM, EDITOR]
@@ -30,15 +36,16 @@ WHO = [ANON, ADMIN, MANAGER, AM, EDITOR]
 
 @pytest.mark.parametrize("who", WHO)
 @pytest.mark.parametrize(("endpoint", "method", "path", "htmx", "expected"), ROUTES, ids=[f"{r[1]} {r[2]}{' htmx' if r[3] else ''}" for r in ROUTES])
-def test_access_matrix(app, login_as, make_account, make_staff, who, endpoint, method, path, htmx, expected):
+def test_access_matrix(app, login_as, make_account, make_staff, make_message, who, endpoint, method, path, htmx, expected):
     account = make_account(account_manager=make_staff(AM))
+    message = make_message(status="failed")
     if who == ANON:
         client = app.test_client()
         token = None
     else:
         client = login_as(who)
         token = client.csrf
-    url = path.format(account=account.id)
+    url = path.format(account=account.id, message=message.id)
     headers = HTMX if htmx else {}
     if method == "GET":
         response = client.get(url, headers=headers)

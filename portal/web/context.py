@@ -19,6 +19,7 @@ STAFF_NAVIGATION = (
     ("reports.overview", _l("Reports")),
     ("followups.tasks", _l("Tasks")),
     ("courses.staff_index", _l("Courses")),
+    ("mail.outbox", _l("Outbox")),
 )
 
 # DESIGN.md §6. Errors are swapped too, so an htmx user sees the same
