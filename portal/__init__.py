@@ -75,20 +75,28 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from portal import auth, customers, mail, reports, web
+    from portal import auth, courses, customers, integrations, mail, reports, surveys, web
 
     app.register_blueprint(web.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(customers.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(courses.bp)
     app.register_blueprint(mail.bp)
+    app.register_blueprint(surveys.bp)
+    app.register_blueprint(integrations.bp)
 
 
 def _register_cli(app: Flask) -> None:
     from portal.auth.cli import users_cli
+    from portal.courses.cli import content_cli, courses_cli
     from portal.demo import demo_cli
+    from portal.integrations.cli import integrations_cli
     from portal.worker import worker_command
 
     app.cli.add_command(users_cli)
+    app.cli.add_command(content_cli)
+    app.cli.add_command(courses_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(integrations_cli)
     app.cli.add_command(worker_command)

@@ -36,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "IDLE_TIMEOUT_MINUTES": 30,
     "LOGIN_LIMIT_PER_IP": "20 per minute;200 per hour",
     "LOGIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",
+    "TOKEN_LIMIT_PER_IP": "30 per minute",
 }
 
 SUPPORTED_LOCALES = ("de", "en")
@@ -109,6 +110,7 @@ def flask_config(settings: Mapping[str, Any], instance_path: Path, project_root:
         "RATELIMIT_HEADERS_ENABLED": True,
         "PORTAL_LOGIN_LIMIT_PER_IP": settings["LOGIN_LIMIT_PER_IP"],
         "PORTAL_LOGIN_LIMIT_PER_ACCOUNT": settings["LOGIN_LIMIT_PER_ACCOUNT"],
+        "PORTAL_TOKEN_LIMIT_PER_IP": settings["TOKEN_LIMIT_PER_IP"],
         "PORTAL_BRAND_NAME": settings["BRAND_NAME"],
         "PORTAL_BRAND_LOGO_URL": settings["BRAND_LOGO_URL"],
         "PORTAL_BRAND_COLOR": color,

@@ -97,6 +97,9 @@ class SeedReport:
     accounts_created: int = 0
     contacts_created: int = 0
     tickets_created: int = 0
+    surveys_created: int = 0
+    invitations_created: int = 0
+    responses_created: int = 0
 
 
 @click.group("demo", help="Demo data for trying the portal.")
@@ -105,34 +108,60 @@ def demo_cli() -> None:
 
 
 @demo_cli.command("seed")
+@click.option("--responses", type=click.IntRange(min=0), default=0, help="Add this many extra NPS responses (for benchmarks).")
 @with_appcontext
-def seed_command() -> None:
-    """Create demo staff, accounts, contacts and two years of tickets (idempotent)."""
+def seed_command(responses: int) -> None:
+    """Create demo staff, accounts, contacts, two years of tickets and survey history (idempotent)."""
+    from portal.surveys.demo import bulk_responses, demo_survey_link
+
     production = current_app.config["PORTAL_PRODUCTION"]
     report = seed(production=production)
     db.session.commit()
     click.echo(
         f"Demo data: {report.staff_created} staff users, {report.accounts_created} accounts, "
-        f"{report.contacts_created} contacts, {report.tickets_created} tickets created "
-        "(existing records were kept)."
+        f"{report.contacts_created} contacts, {report.tickets_created} tickets, "
+        f"{report.surveys_created} surveys, {report.invitations_created} invitations, "
+        f"{report.responses_created} responses created (existing records were kept)."
     )
+    if responses:
+        made = bulk_responses(responses, random.Random(responses))
+        click.echo(f"Added {made} NPS responses for benchmarks.")
     if production:
         click.echo("Production: demo staff got random passwords; set one with `flask --app portal users set-password`.")
     else:
         click.echo(demo_logins_text())
+        contact = db.session.scalar(select(Contact).order_by(Contact.id))
+        if contact is not None and not contact.survey_opt_out:
+            click.echo(f"Survey link (NPS, {contact.name}): {demo_survey_link(contact)}")
+            db.session.commit()
 
 
 def demo_logins_text() -> str:
     lines = [f"Staff logins (password for all: {DEMO_PASSWORD}):"]
     lines += [f"  {role:16} {email}" for email, _name, role in DEMO_STAFF]
+    from portal.courses.demo import course_link_lines
+
+    lines += course_link_lines()
     return "\n".join(lines)
 
 
 def seed(production: bool = False, rng: random.Random | None = None) -> SeedReport:
     rng = rng or random.Random(2026)
     report = SeedReport()
+    from portal.surveys.demo import seed_surveys
+
     managers = _seed_staff(report, production)
     _seed_accounts(rng, report, managers)
+    db.session.flush()
+    surveys = seed_surveys(rng)
+    report.surveys_created, report.invitations_created, report.responses_created = (
+        surveys["surveys"],
+        surveys["invitations"],
+        surveys["responses"],
+    )
+    from portal.courses.demo import seed_course_access
+
+    seed_course_access(production)  # one course access link for the first account (printed in development)
     return report
 
 

@@ -32,6 +32,7 @@ from portal.auth.models import Role
 from portal.config import normalise_database_url
 from portal.customers.models import Account, Contact, Ticket
 from portal.extensions import db as _db
+from portal.extensions import write_intent
 from portal.timeutil import utcnow
 
 PASSWORD = "correct horse battery staple"
@@ -147,10 +148,32 @@ def app(app_config):
     app = create_app(app_config)
     app.test_client_class = IsolatedClient
     app.test_cli_runner_class = IsolatedCliRunner
+    # A worker function called directly in an earlier test may have left write
+    # intent on; the test's own reads must not hold SQLite's write lock.
+    write_intent.set(False)
     with app.app_context():
         yield app
         _db.session.remove()
         _db.engine.dispose()
+
+
+@pytest.fixture
+def make_app(app_config):
+    """Another app on the same test database, with config overrides; its
+    connections are closed afterwards."""
+    made = []
+
+    def _make(**overrides):
+        other = create_app({**app_config, **overrides})
+        other.test_client_class = IsolatedClient
+        other.test_cli_runner_class = IsolatedCliRunner
+        made.append(other)
+        return other
+
+    yield _make
+    for other in made:
+        with other.app_context():
+            _db.engine.dispose()
 
 
 @pytest.fixture
@@ -380,3 +403,161 @@ def make_message(app, db):
         return message
 
     return _make
+
+
+# --- surveys ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_survey(db):
+    """One of the default surveys (portal/surveys/defaults.py), active, with overrides."""
+    from portal.surveys import defaults
+
+    builders = {
+        "post_ticket": defaults.post_ticket_survey,
+        "post_installation": defaults.post_installation_survey,
+        "nps": defaults.nps_survey,
+        "custom": defaults.custom_survey,
+    }
+
+    def _make(kind: str = "post_ticket", **overrides):
+        survey = builders[kind]()
+        for key, value in overrides.items():
+            setattr(survey, key, value)
+        db.session.add(survey)
+        db.session.commit()
+        return survey
+
+    return _make
+
+
+@pytest.fixture
+def make_invitation(db, make_survey, make_contact):
+    """An invitation whose email is queued; returns (invitation, raw token)."""
+    from portal.surveys import services as surveys
+
+    def _make(survey=None, contact=None, **kwargs):
+        survey = survey or make_survey(kwargs.pop("kind", "nps"))
+        contact = contact or make_contact()
+        created = surveys.invite(survey, contact, **kwargs)
+        db.session.commit()
+        return created.invitation, created.token
+
+    return _make
+
+
+# --- integrations -----------------------------------------------------------------
+
+
+@pytest.fixture
+def integration(db):
+    """An integration with its one-time credentials (signing secret, API token)."""
+    from portal.integrations import services as integrations
+
+    created = integrations.create_integration("Helpdesk")
+    db.session.commit()
+    return created
+
+
+def post_event(client, integration, payload, *, secret: str | None = None, timestamp: int | None = None, body: bytes | None = None, key: str | None = None):
+    """POST an event signed the way integrators sign it."""
+    import json as _json
+
+    from portal.integrations.services import sign
+
+    raw = body if body is not None else _json.dumps(payload).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "Portal-Key": key or integration.integration.key_id,
+        "Portal-Signature": sign(secret or integration.signing_secret, raw, timestamp),
+    }
+    return client.post("/api/v1/events", data=raw, headers=headers)
+
+
+def ticket_closed_event(n: int | str = 1, **overrides) -> dict:
+    """A realistic ticket.closed payload; overrides replace top-level parts."""
+    event = {
+        "id": f"evt-{n}",
+        "type": "ticket.closed",
+        "occurred_at": "2026-11-20T09:30:00Z",
+        "account": {
+            "external_id": "CRM-1",
+            "name": "Müller Logistik GmbH",
+            "region": "Nord",
+            "service_types": ["sip_trunk"],
+            "contract_renewal_on": "2027-06-30",
+        },
+        "contact": {"external_id": "CON-1", "email": "lena.vogel@mueller-logistik.example", "name": "Lena Vogel", "language": "de"},
+        "ticket": {
+            "external_id": f"HD-{n}",
+            "subject": "Echo bei Gesprächen",
+            "category": "technical",
+            "opened_at": "2026-11-18T08:00:00Z",
+            "first_response_at": "2026-11-18T08:40:00Z",
+            "closed_at": "2026-11-20T09:30:00Z",
+            "agent": "Kai Brandt",
+            "auto_closed": False,
+        },
+    }
+    event.update(overrides)
+    return event
+
+
+# --- courses ----------------------------------------------------------------
+
+
+@pytest.fixture
+def make_access_link(db, make_account):
+    """An access link and its raw token: ``link, token = make_access_link(account, course_slugs=[...])``."""
+
+    def _make(account: Account | None = None, **kwargs):
+        from portal.courses import services as course_services
+
+        link, raw = course_services.create_access_link(account or make_account(), **kwargs)
+        db.session.commit()
+        return link, raw
+
+    return _make
+
+
+@pytest.fixture
+def make_learner(db, make_access_link):
+    """A learner who identified through ``link`` (a new link and account when none is given)."""
+
+    def _make(link=None, **kwargs):
+        from portal.courses.models import Learner
+
+        link = link or make_access_link()[0]
+        n = next(_sequence)
+        learner = Learner(
+            account_id=link.account_id,
+            access_link_id=link.id,
+            email=kwargs.pop("email", f"learner{n}@customer.example"),
+            name=kwargs.pop("name", f"Learner {n}"),
+            language=kwargs.pop("language", "en"),
+            **kwargs,
+        )
+        db.session.add(learner)
+        db.session.commit()
+        return learner
+
+    return _make
+
+
+@pytest.fixture
+def learner_client(app):
+    """A test client remembered as ``learner`` (through ``link``, default: theirs)."""
+
+    def _client(learner, link=None):
+        from itsdangerous import URLSafeTimedSerializer
+
+        from portal.courses.views import LEARNER_COOKIE, LEARNER_COOKIE_PATH
+
+        link_id = link.id if link is not None else learner.access_link_id
+        value = URLSafeTimedSerializer(app.secret_key, salt="portal.courses.learner").dumps({"learner": learner.id, "link": link_id})
+        client = app.test_client()
+        client.set_cookie(LEARNER_COOKIE, value, path=LEARNER_COOKIE_PATH)
+        client.learner = learner
+        return client
+
+    return _client

@@ -29,6 +29,47 @@ ROUTES = [
     ("mail.message_html", "GET", "/staff/outbox/{message}/html", False, {ANON: 302, ADMIN: 200, MANAGER: 403, AM: 403, EDITOR: 403}),
     ("mail.resend", "POST", "/staff/outbox/{message}/resend", False, {ANON: 302, ADMIN: 303, MANAGER: 403, AM: 403, EDITOR: 403}),
     ("mail.resend", "POST", "/staff/outbox/{message}/resend", True, {ANON: 401, ADMIN: 200, MANAGER: 403, AM: 403, EDITOR: 403}),
+    ("courses.staff_index", "GET", "/staff/courses/", False, {ANON: 302, ADMIN: 200, MANAGER: 200, AM: 200, EDITOR: 200}),
+    ("courses.staff_index", "GET", "/staff/courses/?q=a", True, {ANON: 401, ADMIN: 200, MANAGER: 200, AM: 200, EDITOR: 200}),
+    ("courses.staff_account", "GET", "/staff/courses/accounts/{account}", False, {ANON: 302, ADMIN: 200, MANAGER: 200, AM: 403, EDITOR: 403}),
+    ("courses.staff_account", "GET", "/staff/courses/accounts/{account}", True, {ANON: 401, ADMIN: 200, MANAGER: 200, AM: 403, EDITOR: 403}),
+    ("courses.create_link", "POST", "/staff/courses/accounts/{account}/links", False, {ANON: 302, ADMIN: 303, MANAGER: 303, AM: 403, EDITOR: 403}),
+    ("courses.create_link", "POST", "/staff/courses/accounts/{account}/links", True, {ANON: 401, ADMIN: 200, MANAGER: 200, AM: 403, EDITOR: 403}),
+    ("courses.revoke_link", "POST", "/staff/courses/links/{link}/revoke", False, {ANON: 302, ADMIN: 303, MANAGER: 303, AM: 403, EDITOR: 403}),
+    ("courses.revoke_link", "POST", "/staff/courses/links/{link}/revoke", True, {ANON: 401, ADMIN: 200, MANAGER: 200, AM: 403, EDITOR: 403}),
+    ("courses.staff_learner", "GET", "/staff/courses/learners/{learner}", False, {ANON: 302, ADMIN: 200, MANAGER: 200, AM: 403, EDITOR: 403}),
+    ("courses.staff_learner", "GET", "/staff/courses/learners/{learner}", True, {ANON: 401, ADMIN: 200, MANAGER: 200, AM: 403, EDITOR: 403}),
+    ("courses.preview_course", "GET", "/staff/courses/preview/kundenportal-nutzen/", False, {ANON: 302, ADMIN: 200, MANAGER: 200, AM: 200, EDITOR: 200}),
+    ("courses.preview_course", "GET", "/staff/courses/preview/kundenportal-nutzen/", True, {ANON: 401, ADMIN: 200, MANAGER: 200, AM: 200, EDITOR: 200}),
+    ("courses.preview_lesson", "GET", "/staff/courses/preview/kundenportal-nutzen/lessons/tickets", False, {ANON: 302, ADMIN: 200, MANAGER: 200, AM: 200, EDITOR: 200}),
+    ("courses.preview_lesson", "GET", "/staff/courses/preview/kundenportal-nutzen/lessons/tickets", True, {ANON: 401, ADMIN: 200, MANAGER: 200, AM: 200, EDITOR: 200}),
+    ("courses.preview_file", "GET", "/staff/courses/preview/kundenportal-nutzen/files/none.png", False, {ANON: 302, ADMIN: 404, MANAGER: 404, AM: 404, EDITOR: 404}),
+    ("surveys.index", "GET", "/staff/surveys/", False, {ANON: 302, ADMIN: 200, MANAGER: 200, AM: 403, EDITOR: 403}),
+    ("surveys.index", "GET", "/staff/surveys/", True, {ANON: 401, ADMIN: 200, MANAGER: 200, AM: 403, EDITOR: 403}),
+    ("surveys.create_survey", "POST", "/staff/surveys/", False, {ANON: 302, ADMIN: 422, MANAGER: 403, AM: 403, EDITOR: 403}),
+    ("surveys.definition", "GET", "/staff/surveys/{survey}", False, {ANON: 302, ADMIN: 200, MANAGER: 200, AM: 403, EDITOR: 403}),
+    ("surveys.definition", "GET", "/staff/surveys/{survey}?edit={question}", True, {ANON: 401, ADMIN: 200, MANAGER: 200, AM: 403, EDITOR: 403}),
+    ("surveys.update_settings", "POST", "/staff/surveys/{survey}/settings", False, {ANON: 302, ADMIN: 422, MANAGER: 403, AM: 403, EDITOR: 403}),
+    ("surveys.update_settings", "POST", "/staff/surveys/{survey}/settings", True, {ANON: 401, ADMIN: 422, MANAGER: 403, AM: 403, EDITOR: 403}),
+    ("surveys.update_email_template", "POST", "/staff/surveys/{survey}/email", False, {ANON: 302, ADMIN: 422, MANAGER: 403, AM: 403, EDITOR: 403}),
+    ("surveys.update_email_template", "POST", "/staff/surveys/{survey}/email", True, {ANON: 401, ADMIN: 422, MANAGER: 403, AM: 403, EDITOR: 403}),
+    ("surveys.set_active", "POST", "/staff/surveys/{survey}/active", False, {ANON: 302, ADMIN: 400, MANAGER: 403, AM: 403, EDITOR: 403}),
+    ("surveys.set_active", "POST", "/staff/surveys/{survey}/active", True, {ANON: 401, ADMIN: 400, MANAGER: 403, AM: 403, EDITOR: 403}),
+    ("surveys.delete_survey", "POST", "/staff/surveys/{survey}/delete", False, {ANON: 302, ADMIN: 303, MANAGER: 403, AM: 403, EDITOR: 403}),
+    ("surveys.delete_survey", "POST", "/staff/surveys/{survey}/delete", True, {ANON: 401, ADMIN: 204, MANAGER: 403, AM: 403, EDITOR: 403}),
+    ("surveys.add_question", "POST", "/staff/surveys/{survey}/questions", False, {ANON: 302, ADMIN: 422, MANAGER: 403, AM: 403, EDITOR: 403}),
+    ("surveys.add_question", "POST", "/staff/surveys/{survey}/questions", True, {ANON: 401, ADMIN: 422, MANAGER: 403, AM: 403, EDITOR: 403}),
+    ("surveys.update_question", "POST", "/staff/surveys/{survey}/questions/{question}", False, {ANON: 302, ADMIN: 422, MANAGER: 403, AM: 403, EDITOR: 403}),
+    ("surveys.update_question", "POST", "/staff/surveys/{survey}/questions/{question}", True, {ANON: 401, ADMIN: 422, MANAGER: 403, AM: 403, EDITOR: 403}),
+    ("surveys.remove_question", "POST", "/staff/surveys/{survey}/questions/{question}/delete", False, {ANON: 302, ADMIN: 303, MANAGER: 403, AM: 403, EDITOR: 403}),
+    ("surveys.remove_question", "POST", "/staff/surveys/{survey}/questions/{question}/delete", True, {ANON: 401, ADMIN: 200, MANAGER: 403, AM: 403, EDITOR: 403}),
+    ("surveys.move_question", "POST", "/staff/surveys/{survey}/questions/{question}/move", False, {ANON: 302, ADMIN: 400, MANAGER: 403, AM: 403, EDITOR: 403}),
+    ("surveys.move_question", "POST", "/staff/surveys/{survey}/questions/{question}/move", True, {ANON: 401, ADMIN: 400, MANAGER: 403, AM: 403, EDITOR: 403}),
+    ("surveys.preview_survey_page", "GET", "/staff/surveys/{survey}/preview/page?page_language=en", False, {ANON: 302, ADMIN: 200, MANAGER: 200, AM: 403, EDITOR: 403}),
+    ("surveys.preview_survey_page", "GET", "/staff/surveys/{survey}/preview/page?step=2", True, {ANON: 401, ADMIN: 200, MANAGER: 200, AM: 403, EDITOR: 403}),
+    ("surveys.preview_email", "GET", "/staff/surveys/{survey}/preview/email?email_language=en", False, {ANON: 302, ADMIN: 200, MANAGER: 200, AM: 403, EDITOR: 403}),
+    ("surveys.preview_email", "GET", "/staff/surveys/{survey}/preview/email", True, {ANON: 401, ADMIN: 200, MANAGER: 200, AM: 403, EDITOR: 403}),
+    ("surveys.preview_email_html", "GET", "/staff/surveys/{survey}/preview/email.html", False, {ANON: 302, ADMIN: 200, MANAGER: 200, AM: 403, EDITOR: 403}),
 ]
 
 WHO = [ANON, ADMIN, MANAGER, AM, EDITOR]
@@ -36,16 +77,20 @@ WHO = [ANON, ADMIN, MANAGER, AM, EDITOR]
 
 @pytest.mark.parametrize("who", WHO)
 @pytest.mark.parametrize(("endpoint", "method", "path", "htmx", "expected"), ROUTES, ids=[f"{r[1]} {r[2]}{' htmx' if r[3] else ''}" for r in ROUTES])
-def test_access_matrix(app, login_as, make_account, make_staff, make_message, who, endpoint, method, path, htmx, expected):
+def test_access_matrix(app, login_as, make_account, make_staff, make_message, make_access_link, make_learner, make_survey, who, endpoint, method, path, htmx, expected):
     account = make_account(account_manager=make_staff(AM))
     message = make_message(status="failed")
+    link, _token = make_access_link(account)
+    learner = make_learner(link)
+    survey = make_survey("nps")
+    question = survey.questions[0]
     if who == ANON:
         client = app.test_client()
         token = None
     else:
         client = login_as(who)
         token = client.csrf
-    url = path.format(account=account.id, message=message.id)
+    url = path.format(account=account.id, message=message.id, link=link.id, learner=learner.id, survey=survey.id, question=question.id)
     headers = HTMX if htmx else {}
     if method == "GET":
         response = client.get(url, headers=headers)

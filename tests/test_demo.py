@@ -30,12 +30,8 @@ def test_seeded_tickets_have_realistic_times(runner, db):
     assert {t.category for t in tickets} == {"technical", "billing", "provisioning", "general"}
 
 
-def test_seed_prints_no_passwords_in_production(app_config, db):
-    from portal import create_app
-
-    from tests.conftest import IsolatedCliRunner
-
-    app = create_app({**app_config, "PORTAL_ENV": "production", "PORTAL_SECRET_KEY": "prod-key"})
-    result = IsolatedCliRunner(app).invoke(args=["demo", "seed"])
+def test_seed_prints_no_passwords_in_production(make_app, db):
+    app = make_app(PORTAL_ENV="production", PORTAL_SECRET_KEY="prod-key")
+    result = app.test_cli_runner().invoke(args=["demo", "seed"])
     assert result.exit_code == 0, result.output
     assert DEMO_PASSWORD not in result.output

@@ -38,10 +38,8 @@ def test_security_headers_on_every_page(client):
     assert "Strict-Transport-Security" not in response.headers
 
 
-def test_hsts_when_the_base_url_is_https(app_config):
-    from portal import create_app
-
-    app = create_app({**app_config, "PORTAL_BASE_URL": "https://portal.example"})
+def test_hsts_when_the_base_url_is_https(make_app):
+    app = make_app(PORTAL_BASE_URL="https://portal.example")
     assert "max-age" in app.test_client().get("/login").headers["Strict-Transport-Security"]
 
 
@@ -80,18 +78,14 @@ def test_wrong_method_is_a_405_page(client):
     assert response.status_code == 405 and "GET" in response.headers["Allow"]
 
 
-def test_errors_speak_german_by_default(app_config):
-    from portal import create_app
-
-    app = create_app({**app_config, "PORTAL_DEFAULT_LOCALE": "de"})
+def test_errors_speak_german_by_default(make_app):
+    app = make_app(PORTAL_DEFAULT_LOCALE="de")
     html = app.test_client().get("/nope").get_data(as_text=True)
     assert 'lang="de"' in html and "Seite nicht gefunden" in html
 
 
-def test_accept_language_picks_english(app_config):
-    from portal import create_app
-
-    app = create_app({**app_config, "PORTAL_DEFAULT_LOCALE": "de"})
+def test_accept_language_picks_english(make_app):
+    app = make_app(PORTAL_DEFAULT_LOCALE="de")
     html = app.test_client().get("/login", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(as_text=True)
     assert 'lang="en"' in html and "Sign in" in html
 
@@ -120,10 +114,8 @@ def test_language_switch_rejects_unknown_languages_and_missing_csrf(client):
     assert client.post("/language", data={"lang": "en"}).status_code == 400
 
 
-def test_brand_colour_and_name_come_from_configuration(app_config):
-    from portal import create_app
-
-    app = create_app({**app_config, "PORTAL_BRAND_NAME": "Nordnetz Business", "PORTAL_BRAND_COLOR": "#ffcc00"})
+def test_brand_colour_and_name_come_from_configuration(make_app):
+    app = make_app(PORTAL_BRAND_NAME="Nordnetz Business", PORTAL_BRAND_COLOR="#ffcc00")
     client = app.test_client()
     assert "Nordnetz Business" in client.get("/login").get_data(as_text=True)
     css = client.get("/brand.css").get_data(as_text=True)

@@ -106,6 +106,8 @@ class Ticket(db.Model):
     first_response_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     agent: Mapped[str | None] = mapped_column(String(120))
+    #: Closed by the helpdesk without a human (e.g. no reply): never surveyed.
+    auto_closed: Mapped[bool] = mapped_column(default=False)
 
     account: Mapped[Account] = relationship()
     contact: Mapped[Contact | None] = relationship()
@@ -126,3 +128,17 @@ class Ticket(db.Model):
         if self.first_response_at is None:
             return None
         return (self.first_response_at - self.opened_at).total_seconds() / 3600
+
+
+class Project(db.Model):
+    """An installation project from the CRM (a new site, a PBX roll-out...)."""
+
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    completed_at: Mapped[datetime | None]
+
+    account: Mapped[Account] = relationship()

@@ -11,6 +11,8 @@ from portal.auth.access import customer_staff_required
 from portal.customers import bp, services
 from portal.customers.forms import AccountFilterForm
 from portal.customers.models import SERVICE_TYPES, TICKET_CATEGORIES
+from portal.integrations.models import EventOutcome
+from portal.integrations.services import account_timeline
 from portal.web.rendering import render
 
 
@@ -31,7 +33,13 @@ def accounts():
 
 @bp.context_processor
 def labels() -> dict:
-    return {"service_labels": SERVICE_TYPES, "category_labels": TICKET_CATEGORIES}
+    return {
+        "service_labels": SERVICE_TYPES,
+        "category_labels": TICKET_CATEGORIES,
+        "event_labels": EventOutcome.EVENT_LABELS,
+        "outcome_labels": EventOutcome.LABELS,
+        "reason_labels": EventOutcome.REASON_LABELS,
+    }
 
 
 @bp.get("/<int:account_id>")
@@ -50,4 +58,5 @@ def account(account_id: int):
         tickets=tickets[:shown],
         has_more_tickets=len(tickets) > shown,
         figures=services.ticket_figures([account.id]),
+        timeline=account_timeline(account.id),
     )

@@ -21,8 +21,12 @@ import socket
 import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.header import Header
+from email.policy import compat32
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app, render_template
@@ -32,7 +36,9 @@ from sqlalchemy import or_, select, update
 from portal.extensions import db
 from portal.mail.models import MessageStatus, OutboxMessage
 from portal.pagination import Page, paginate
+from portal.signals import message_failed, message_sent
 from portal.timeutil import utcnow
+from portal.web.theme import contrast_ratio
 
 MAX_ATTEMPTS = 8
 BATCH_SIZE = 50
@@ -88,8 +94,19 @@ def enqueue(
     return message
 
 
+def branding() -> dict[str, str]:
+    """What mail/email_layout.html needs from the operator's configuration."""
+    color = current_app.config["PORTAL_BRAND_COLOR"]
+    return {
+        "brand_name": current_app.config["PORTAL_BRAND_NAME"],
+        "brand_color": color,
+        "on_brand_color": "#ffffff" if contrast_ratio(color, "#ffffff") >= contrast_ratio(color, "#111111") else "#111111",
+    }
+
+
 def render_email(template: str, locale: str, **context) -> tuple[str, str, str]:
     """Render ``<template>.subject.txt``, ``.txt`` and ``.html`` in ``locale``."""
+    context = {**branding(), "lang": locale, **context}
     with force_locale(locale):
         subject = render_template(f"{template}.subject.txt", **context).strip()
         text = render_template(f"{template}.txt", **context)
@@ -97,20 +114,37 @@ def render_email(template: str, locale: str, **context) -> tuple[str, str, str]:
     return subject, text, html
 
 
-def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
-    email = EmailMessage()
-    email["From"] = sender
-    email["To"] = message.to_address
-    email["Subject"] = message.subject
+def build_email(message: OutboxMessage, sender: str) -> Message:
+    """A multipart/alternative (text + HTML) message.
+
+    Built with the compat32 classes: several times faster than EmailMessage's
+    header parsing, which matters at thousands of messages a minute. Every
+    header value was checked for line breaks when the message was queued.
+    """
+    email: Message
+    if message.html_body:
+        email = MIMEMultipart("alternative")
+        email.attach(MIMEText(message.text_body, "plain", "utf-8"))
+        email.attach(MIMEText(message.html_body, "html", "utf-8"))
+    else:
+        email = MIMEText(message.text_body, "plain", "utf-8")
+    email["From"] = _address_header(sender)
+    email["To"] = _address_header(message.to_address)
+    email["Subject"] = message.subject if message.subject.isascii() else Header(message.subject, "utf-8", header_name="Subject")
     email["Message-ID"] = message.message_id
     email["Date"] = format_datetime(message.created_at.replace(tzinfo=UTC))
     email["Auto-Submitted"] = "auto-generated"
     for name, value in (message.headers or {}).items():
         email[name] = value
-    email.set_content(message.text_body)
-    if message.html_body:
-        email.add_alternative(message.html_body, subtype="html")
     return email
+
+
+_SMTP_POLICY = compat32.clone(linesep="\r\n")  # SMTP wants CRLF line ends
+
+
+def _address_header(value: str) -> str:
+    name, address = parseaddr(value)
+    return formataddr((name, address), charset="utf-8") if name else address
 
 
 # --- delivery ---------------------------------------------------------------
@@ -180,60 +214,96 @@ def _retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=seconds * random.uniform(0.5, 1.5))
 
 
-def _record(message_id: int, *, sent: bool = False, error: str | None = None, permanent: bool = False) -> None:
-    message = db.session.get(OutboxMessage, message_id)
-    message.claimed_until = None
-    if sent:
-        message.status = MessageStatus.SENT
-        message.sent_at = utcnow()
-        message.attempts += 1
-        message.last_error = None
-    else:
-        message.attempts += 1
-        message.last_error = (error or "")[:1000]
-        if permanent or message.attempts >= MAX_ATTEMPTS:
-            message.status = MessageStatus.FAILED
+#: Outcomes are written every this many messages: a crash between sending and
+#: recording can repeat at most this many messages (with the same Message-ID).
+RECORD_EVERY = 25
+
+
+@dataclass
+class _Outcome:
+    message_id: int
+    attempts: int
+    sent: bool
+    error: str | None = None
+    permanent: bool = False
+
+
+def _record(outcomes: list[_Outcome]) -> None:
+    """Write a batch of outcomes in one transaction and tell the listeners."""
+    if not outcomes:
+        return
+    now = utcnow()
+    sent_ids = [o.message_id for o in outcomes if o.sent]
+    if sent_ids:
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(sent_ids))
+            .values(status=MessageStatus.SENT, sent_at=now, attempts=OutboxMessage.attempts + 1, last_error=None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        message_sent.send(None, message_ids=sent_ids, sent_at=now)
+    failed_ids = []
+    for outcome in (o for o in outcomes if not o.sent):
+        attempts = outcome.attempts + 1
+        values = {"attempts": attempts, "last_error": (outcome.error or "")[:1000], "claimed_until": None}
+        if outcome.permanent or attempts >= MAX_ATTEMPTS:
+            values["status"] = MessageStatus.FAILED
+            failed_ids.append(outcome.message_id)
         else:
-            message.status = MessageStatus.QUEUED
-            message.next_attempt_at = utcnow() + _retry_delay(message.attempts)
+            values["status"] = MessageStatus.QUEUED
+            values["next_attempt_at"] = now + _retry_delay(attempts)
+        db.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == outcome.message_id).values(**values).execution_options(synchronize_session=False)
+        )
+    if failed_ids:
+        message_failed.send(None, message_ids=failed_ids)
     db.session.commit()
+    outcomes.clear()
 
 
 def deliver_due(limit: int = BATCH_SIZE) -> int:
-    """Send what is due; returns how many messages were sent."""
+    """Send what is due over one SMTP connection; returns how many were sent."""
     ids = claim_due(limit)
     if not ids:
         return 0
     settings = SmtpSettings.from_url(current_app.config["PORTAL_SMTP_URL"])
     sender = current_app.config["PORTAL_MAIL_FROM"]
+    envelope_sender = parseaddr(sender)[1]
+    batch = [
+        (m.id, m.attempts, m.to_address, build_email(m, sender))
+        for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id))
+    ]
+    db.session.commit()  # end the read; each batch of outcomes is its own short transaction
+    outcomes: list[_Outcome] = []
     sent = 0
     smtp: smtplib.SMTP | None = None
     try:
-        for position, message_id in enumerate(ids):
-            message = db.session.get(OutboxMessage, message_id)
+        for position, (message_id, attempts, to_address, email) in enumerate(batch):
             try:
                 if smtp is None:
                     smtp = settings.connect()
-                smtp.send_message(build_email(message, sender), from_addr=parseaddr(sender)[1], to_addrs=[message.to_address])
+                smtp.sendmail(envelope_sender, [parseaddr(to_address)[1]], email.as_bytes(policy=_SMTP_POLICY))
             except smtplib.SMTPRecipientsRefused as error:
                 code, text = next(iter(error.recipients.values()))
-                _record(message_id, error=f"{code} {text!r}", permanent=code >= 500)
+                outcomes.append(_Outcome(message_id, attempts, False, f"{code} {text!r}", permanent=code >= 500))
             except smtplib.SMTPResponseException as error:
-                _record(message_id, error=f"{error.smtp_code} {error.smtp_error!r}", permanent=error.smtp_code >= 500)
-                if error.smtp_code in (421,):
+                outcomes.append(_Outcome(message_id, attempts, False, f"{error.smtp_code} {error.smtp_error!r}", permanent=error.smtp_code >= 500))
+                if error.smtp_code == 421:
                     smtp = _close(smtp)
             except (smtplib.SMTPException, OSError, socket.timeout) as error:
                 # The connection is gone: this and every other claimed message
                 # go back to the queue for a later attempt.
                 smtp = _close(smtp)
-                for pending in ids[position:]:
-                    _record(pending, error=f"{type(error).__name__}: {error}")
+                outcomes.extend(_Outcome(m_id, m_attempts, False, f"{type(error).__name__}: {error}") for m_id, m_attempts, _, _ in batch[position:])
                 break
             else:
-                _record(message_id, sent=True)
+                outcomes.append(_Outcome(message_id, attempts, True))
                 sent += 1
+            if len(outcomes) >= RECORD_EVERY:
+                _record(outcomes)
     finally:
         _close(smtp)
+        _record(outcomes)
     return sent
 
 

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
 
-from portal.web import context, errors, security, views  # noqa: E402,F401  (routes and hooks register on import)
+from portal.web import context, errors, markdown, security, views  # noqa: E402,F401  (routes and hooks register on import)

@@ -46,6 +46,8 @@ def csrf_failed(error: CSRFError):
 @bp.app_errorhandler(HTTPException)
 def http_error(error: HTTPException):
     db.session.rollback()
+    if error.response is not None:  # abort(response): the view already built the answer
+        return error.response
     status = error.code or 500
     response = error_response(status)
     if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:

@@ -1,0 +1,90 @@
+"""The survey page and the answer POST under load, against /healthz in the same run.
+
+Target (issue 3): GET /s/<token> at >= 40% of /healthz throughput and
+p99 < 50 ms with 8 concurrent clients on a 2-core machine.
+
+    .venv/bin/python bench/survey.py [--responses N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import get, gunicorn, load, seeded_environment  # noqa: E402
+
+TOKENS = 400
+
+
+def make_invitations(env: dict[str, str]) -> tuple[list[str], int]:
+    """Fresh invitations with known raw tokens (the seed keeps none)."""
+    os.environ.update(env)
+    from sqlalchemy import select
+
+    from portal import create_app
+    from portal.customers.models import Contact
+    from portal.extensions import db
+    from portal.surveys import services
+    from portal.surveys.models import Survey, SurveyKind
+
+    app = create_app()
+    with app.app_context():
+        survey = db.session.scalar(select(Survey).where(Survey.kind == SurveyKind.NPS))
+        contacts = list(db.session.scalars(select(Contact).order_by(Contact.id).limit(TOKENS)))
+        tokens = [services.invite(survey, contacts[i % len(contacts)]).token for i in range(TOKENS)]
+        db.session.commit()
+        return tokens, survey.questions[0].id
+
+
+def post_answer(tokens: list[str], question_id: int):
+    def request(connection, n: int) -> int:
+        body = urlencode({"question": question_id, "answer": str(n % 11)})
+        connection.request(
+            "POST",
+            f"/s/{tokens[n % len(tokens)]}",
+            body=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded", "HX-Request": "true"},
+        )
+        response = connection.getresponse()
+        response.read()
+        return response.status
+
+    return request
+
+
+def get_page(tokens: list[str]):
+    def request(connection, n: int) -> int:
+        connection.request("GET", f"/s/{tokens[n % len(tokens)]}")
+        response = connection.getresponse()
+        response.read()
+        return response.status
+
+    return request
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--responses", type=int, default=0, help="extra seeded responses (e.g. 1000000)")
+    parser.add_argument("--seconds", type=float, default=6.0)
+    args = parser.parse_args()
+    seed_args = ("--responses", str(args.responses)) if args.responses else ()
+    with seeded_environment(*seed_args) as env:
+        tokens, question_id = make_invitations(env)
+        with gunicorn(env) as base:
+            baseline = load("GET /healthz", base, get("/healthz"), seconds=args.seconds)
+            page = load("GET /s/<token>", base, get_page(tokens), seconds=args.seconds)
+            answer = load("POST /s/<token> (htmx answer)", base, post_answer(tokens, question_id), seconds=args.seconds)
+    print(f"8 concurrent clients, gunicorn 2 workers x 4 threads, SQLite, {TOKENS} invitations")
+    for result in (baseline, page, answer):
+        print(result.line(baseline))
+    ratio = page.per_second / baseline.per_second if baseline.per_second else 0
+    print(f"survey page: {ratio:.0%} of /healthz (target >= 40%), p99 {page.percentile(99):.1f} ms (target < 50 ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""The JSON API: signed event intake and satisfaction read endpoints."""
+
+from __future__ import annotations
+
+import json
+
+from flask import abort, jsonify, request
+
+from portal.extensions import csrf, db, limiter
+from portal.integrations import bp, services
+from portal.integrations.satisfaction import account_satisfaction, ticket_satisfaction
+
+csrf.exempt(bp)  # machine clients authenticate with signatures and bearer tokens, not cookies
+
+
+def _error(status: int, field: str, reason: str):
+    return jsonify(error={"status": status, "field": field, "reason": reason}), status
+
+
+@bp.post("/events")
+@limiter.limit("600 per minute")
+def receive_event():
+    """Events from the helpdesk/CRM, signed with the integration's secret."""
+    if request.content_length is not None and request.content_length > services.MAX_BODY_BYTES:
+        return _error(413, "body", f"must be at most {services.MAX_BODY_BYTES} bytes")
+    body = request.get_data(cache=False, as_text=False)
+    if len(body) > services.MAX_BODY_BYTES:
+        return _error(413, "body", f"must be at most {services.MAX_BODY_BYTES} bytes")
+    integration = services.integration_for_key(request.headers.get("Portal-Key"))
+    if integration is None:
+        return _error(401, "Portal-Key", "unknown or inactive key")
+    try:
+        services.verify_signature(integration.signing_secret, request.headers.get("Portal-Signature"), body)
+    except services.SignatureError as error:
+        return _error(401, "Portal-Signature", str(error))
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return _error(400, "body", "must be UTF-8 JSON")
+    try:
+        data = services.parse_event(payload)
+    except services.EventError as error:
+        return _error(422, error.field, error.reason)
+    result = services.ingest(integration, data)
+    return jsonify(result.as_json()), 202
+
+
+def _api_integration():
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    integration = services.integration_for_api_token(token.strip()) if scheme.lower() == "bearer" else None
+    if integration is None:
+        response = jsonify(error={"status": 401, "field": "Authorization", "reason": "a valid Bearer token is required"})
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = 'Bearer realm="portal"'
+        abort(response)
+    return integration
+
+
+@bp.get("/tickets/<external_id>/satisfaction")
+def ticket_satisfaction_view(external_id: str):
+    _api_integration()
+    data = ticket_satisfaction(external_id)
+    if data is None:
+        return _error(404, "external_id", "no such ticket")
+    return jsonify(data)
+
+
+@bp.get("/accounts/<external_id>/satisfaction")
+def account_satisfaction_view(external_id: str):
+    _api_integration()
+    data = account_satisfaction(external_id)
+    if data is None:
+        return _error(404, "external_id", "no such account")
+    return jsonify(data)

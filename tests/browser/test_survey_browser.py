@@ -1,0 +1,80 @@
+"""A customer answers a survey in a real browser: by keyboard, by tap, without JavaScript."""
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from portal.surveys.models import Response
+
+pytestmark = pytest.mark.browser
+
+
+def stored(db) -> Response:
+    db.session.rollback()
+    return db.session.scalar(select(Response))
+
+
+def test_answer_by_keyboard(page, live_server, db, make_invitation, csp_violations):
+    invitation, token = make_invitation(kind="nps")
+    page.goto(f"{live_server}/s/{token}")
+    expect(page.get_by_text("Question 1 of 2")).to_be_visible()
+    page.evaluate("window.__sameDocument = true")
+    page.keyboard.press("Tab")  # skip link
+    page.get_by_role("radio", name="8", exact=True).focus()
+    page.keyboard.press("ArrowRight")  # 8 -> 9
+    expect(page.get_by_role("radio", name="9", exact=True)).to_be_checked()
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Question 2 of 2")).to_be_visible()
+    assert page.evaluate("window.__sameDocument") is True  # htmx swapped the step in place
+    follow_up = page.get_by_label("Was gefällt Ihnen besonders an uns?", exact=False)
+    expect(follow_up).to_be_focused()  # focus moved to the new question
+    page.keyboard.type("Schnelle Hilfe bei der Portierung.")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Submit")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
+    response = stored(db)
+    assert response.nps_score == 9 and response.comment == "Schnelle Hilfe bei der Portierung." and response.completed_at
+    assert csp_violations == []
+
+
+def test_answer_by_tap_on_a_phone(browser, live_server, db, make_invitation):
+    context = browser.new_context(viewport={"width": 360, "height": 720}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    invitation, token = make_invitation(kind="nps")
+    page.goto(f"{live_server}/s/{token}?score=6")
+    expect(page.get_by_role("radio", name="6", exact=True)).to_be_checked()  # preselected from the email
+    assert stored(db) is None  # …but not saved
+    page.get_by_role("radio", name="10").tap()
+    page.get_by_role("button", name="Next").tap()
+    expect(page.get_by_text("Question 2 of 2")).to_be_visible()
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0
+    box = page.get_by_role("button", name="Submit").bounding_box()
+    assert box["height"] >= 44  # a thumb-sized target
+    page.get_by_role("button", name="Submit").tap()
+    expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
+    assert stored(db).nps_score == 10
+    context.close()
+
+
+def test_answer_without_javascript(no_js_page, live_server, db, make_invitation):
+    page = no_js_page
+    invitation, token = make_invitation(kind="nps")
+    page.goto(f"{live_server}/s/{token}")
+    page.get_by_role("radio", name="3", exact=True).click()
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_text("Das tut uns leid", exact=False)).to_be_visible()
+    page.get_by_role("textbox").fill("Zu viele Ausfälle im Oktober.")
+    page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
+    response = stored(db)
+    assert response.nps_score == 3 and response.nps_category == "detractor" and response.comment.startswith("Zu viele")
+
+
+def test_a_missing_required_answer_is_explained(page, live_server, make_invitation):
+    invitation, token = make_invitation(kind="nps")
+    page.goto(f"{live_server}/s/{token}")
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_role("alert")).to_contain_text("Please choose an answer.")

@@ -1,0 +1,63 @@
+"""The read API for the helpdesk and the CRM."""
+
+from portal.integrations.services import create_integration
+
+
+def auth(integration) -> dict:
+    return {"Authorization": f"Bearer {integration.api_token}"}
+
+
+def answer(client, token, invitation, score, comment=None):
+    nps = invitation.survey.questions[0]
+    client.post(f"/s/{token}", data={"question": nps.id, "answer": str(score)})
+    if comment:
+        client.post(f"/s/{token}", data={"question": invitation.survey.questions[1].id, "answer": comment})
+
+
+def test_ticket_satisfaction(client, integration, make_invitation, make_ticket, make_survey):
+    ticket = make_ticket()
+    survey = make_survey("post_ticket")
+    invitation, token = make_invitation(survey=survey, contact=ticket.contact, ticket=ticket)
+    client.post(f"/s/{token}", data={"question": survey.questions[0].id, "answer": "2"})
+    data = client.get(f"/api/v1/tickets/{ticket.external_id}/satisfaction", headers=auth(integration)).json
+    assert data["ticket"] == ticket.external_id and data["response"]["csat"] == 2 and data["response"]["completed"] is False
+    assert data["survey"]["status"] == "answered"
+
+
+def test_ticket_without_survey(client, integration, make_ticket):
+    ticket = make_ticket()
+    data = client.get(f"/api/v1/tickets/{ticket.external_id}/satisfaction", headers=auth(integration)).json
+    assert data["survey"] is None and data["response"] is None
+
+
+def test_account_satisfaction(client, integration, make_invitation, make_contact, make_account):
+    account = make_account(external_id="CRM-77")
+    for score, comment in ((10, "Top Support"), (9, None), (3, "Zu viele Ausfälle")):
+        invitation, token = make_invitation(kind="nps", contact=make_contact(account=account))
+        answer(client, token, invitation, score, comment)
+    data = client.get("/api/v1/accounts/CRM-77/satisfaction", headers=auth(integration)).json
+    assert data["nps"] == round(100 * (2 - 1) / 3, 1)
+    assert len(data["contacts"]) == 3 and {c["category"] for c in data["contacts"]} == {"promoter", "detractor"}
+    assert data["trend"][-1]["responses"] == 3
+    assert {c["text"] for c in data["recent_comments"]} == {"Top Support", "Zu viele Ausfälle"}
+
+
+def test_unknown_records_are_404(client, integration):
+    assert client.get("/api/v1/accounts/nope/satisfaction", headers=auth(integration)).status_code == 404
+    assert client.get("/api/v1/tickets/nope/satisfaction", headers=auth(integration)).status_code == 404
+
+
+def test_the_read_api_needs_a_valid_bearer_token(client, db, integration):
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {integration.api_token}"}, {"Authorization": integration.signing_secret}):
+        response = client.get("/api/v1/accounts/x/satisfaction", headers=headers)
+        assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Bearer")
+    other = create_integration("CRM")
+    db.session.commit()
+    other.integration.active = False
+    db.session.commit()
+    assert client.get("/api/v1/accounts/x/satisfaction", headers=auth(other)).status_code == 401
+
+
+def test_the_api_token_is_stored_only_as_a_hash(integration):
+    assert integration.api_token not in integration.integration.api_token_hash
+    assert len(integration.integration.api_token_hash) == 64

@@ -1,0 +1,125 @@
+"""Who may open the learner pages: every /learn route (fragments too) × who is asking.
+
+Learners are not staff: they are the person a signed cookie names, through
+an access link. NONE has no cookie; OTHER is a learner of another account
+(whose link opens another course); LEARNER is the right person; REVOKED and
+EXPIRED are the right person after staff withdrew the link or it ran out.
+"""
+
+from datetime import timedelta
+
+import pytest
+
+from portal.timeutil import utcnow
+from tests.conftest import csrf_token
+from tests.course_content import write_test_courses
+
+NONE, OTHER, LEARNER, REVOKED, EXPIRED = "no cookie", "other account", "learner", "revoked link", "expired link"
+WHO = [NONE, OTHER, LEARNER, REVOKED, EXPIRED]
+HTMX = {"HX-Request": "true"}
+GONE = {REVOKED: 410, EXPIRED: 410}
+
+# (endpoint, method, path, htmx, form data, {who: status}); the course is the English one the learners read.
+ROUTES = [
+    ("courses.my_courses", "GET", "/learn/courses/", False, None, {NONE: 403, OTHER: 200, LEARNER: 200, **GONE}),
+    ("courses.my_courses", "GET", "/learn/courses/", True, None, {NONE: 403, OTHER: 200, LEARNER: 200, **GONE}),
+    ("courses.course", "GET", "/learn/courses/net-basics/", False, None, {NONE: 403, OTHER: 404, LEARNER: 200, **GONE}),
+    ("courses.course", "GET", "/learn/courses/net-basics/", True, None, {NONE: 403, OTHER: 404, LEARNER: 200, **GONE}),
+    ("courses.lesson", "GET", "/learn/courses/net-basics/lessons/start", False, None, {NONE: 403, OTHER: 404, LEARNER: 200, **GONE}),
+    ("courses.lesson", "GET", "/learn/courses/net-basics/lessons/quiz", True, None, {NONE: 403, OTHER: 404, LEARNER: 200, **GONE}),
+    ("courses.complete_lesson", "POST", "/learn/courses/net-basics/lessons/start/complete", False, {}, {NONE: 403, OTHER: 404, LEARNER: 303, **GONE}),
+    ("courses.complete_lesson", "POST", "/learn/courses/net-basics/lessons/start/complete", True, {}, {NONE: 403, OTHER: 404, LEARNER: 200, **GONE}),
+    ("courses.submit_quiz", "POST", "/learn/courses/net-basics/lessons/quiz/quiz", False, {"q0": "1", "q1": "0"}, {NONE: 403, OTHER: 404, LEARNER: 303, **GONE}),
+    ("courses.submit_quiz", "POST", "/learn/courses/net-basics/lessons/quiz/quiz", True, {"q0": "1", "q1": "0"}, {NONE: 403, OTHER: 404, LEARNER: 200, **GONE}),
+    ("courses.course_completed", "GET", "/learn/courses/net-basics/completed", False, None, {NONE: 403, OTHER: 404, LEARNER: 302, **GONE}),
+    ("courses.course_file", "GET", "/learn/courses/net-basics/files/none.png", False, None, {NONE: 403, OTHER: 404, LEARNER: 404, **GONE}),
+]
+#: Routes for everybody (the access link and the one-time link check their token themselves).
+PUBLIC = {"courses.access", "courses.sign_in", "courses.sign_out", "courses.signed_out"}
+
+
+@pytest.fixture
+def app_config(app_config, tmp_path):
+    return {**app_config, "PORTAL_CONTENT_DIR": str(write_test_courses(tmp_path / "content"))}
+
+
+@pytest.fixture
+def people(db, make_account, make_access_link, make_learner):
+    account = make_account(name="Kunde GmbH", service_types=["sip_trunk"])
+    link, _ = make_access_link(account)
+    learner = make_learner(link, language="en")
+    other_link, _ = make_access_link(make_account(name="Andere AG", service_types=["hosted_pbx"]), course_slugs=["pbx-only"])
+    other = make_learner(other_link, language="en")
+    return {"link": link, "learner": learner, "other": other}
+
+
+def client_for(who, app, db, people, learner_client):
+    if who == NONE:
+        return app.test_client()
+    if who == OTHER:
+        return learner_client(people["other"])
+    link = people["link"]
+    if who == REVOKED:
+        link.revoked_at = utcnow()
+    elif who == EXPIRED:
+        link.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    return learner_client(people["learner"])
+
+
+@pytest.mark.parametrize("who", WHO)
+@pytest.mark.parametrize(("endpoint", "method", "path", "htmx", "data", "expected"), ROUTES, ids=[f"{r[1]} {r[2]}{' htmx' if r[3] else ''}" for r in ROUTES])
+def test_learner_access_matrix(app, db, people, learner_client, who, endpoint, method, path, htmx, data, expected):
+    client = client_for(who, app, db, people, learner_client)
+    headers = HTMX if htmx else {}
+    if method == "POST":
+        token = csrf_token(client, "/learn/signed-out")
+        response = client.post(path, data={"csrf_token": token, **data}, headers=headers)
+    else:
+        response = client.get(path, headers=headers)
+    assert response.status_code == expected[who], response.get_data(as_text=True)[:400]
+    body = response.get_data(as_text=True)
+    if who in (NONE, OTHER, REVOKED, EXPIRED):
+        assert people["learner"].name not in body  # nothing of the right learner leaks
+    if htmx and response.status_code != 302:
+        assert "<html" not in body
+
+
+def test_posts_need_the_csrf_token(learner_client, people):
+    client = learner_client(people["learner"])
+    assert client.post("/learn/courses/net-basics/lessons/start/complete").status_code == 400
+    assert client.post("/learn/courses/net-basics/lessons/quiz/quiz", data={"q0": "1", "q1": "0"}).status_code == 400
+
+
+def test_every_learner_route_is_in_the_matrix(app):
+    covered = {endpoint for endpoint, *_ in ROUTES} | PUBLIC
+    learner_routes = {rule.endpoint for rule in app.url_map.iter_rules() if rule.rule.startswith("/learn")}
+    assert learner_routes - covered == set(), "add these routes to the learner access matrix"
+
+
+@pytest.mark.parametrize(("state", "expected"), [("active", 200), ("unknown", 404), ("revoked", 410), ("expired", 410)])
+def test_the_access_link_itself(app, db, make_account, make_access_link, state, expected):
+    link, token = make_access_link(make_account(service_types=["sip_trunk"]))
+    if state == "unknown":
+        token = token[:-2] + ("aa" if not token.endswith("aa") else "bb")
+    elif state == "revoked":
+        link.revoked_at = utcnow()
+    elif state == "expired":
+        link.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    for headers in ({}, HTMX):
+        response = app.test_client().get(f"/learn/{token}", headers=headers)
+        assert response.status_code == expected
+        assert response.headers["Referrer-Policy"] == "no-referrer" and response.headers["Cache-Control"] == "no-store"
+
+
+def test_guessing_tokens_is_rate_limited(app, make_account, make_access_link):
+    app.config["PORTAL_TOKEN_LIMIT_PER_IP"] = "4 per minute"
+    _link, token = make_access_link(make_account(service_types=["sip_trunk"]))
+    client = app.test_client()
+    assert client.get(f"/learn/{token}").status_code == 200  # known tokens do not count
+    for n in range(2):
+        assert client.get(f"/learn/guess{n}").status_code == 404
+        assert client.get(f"/learn/sign-in/guess{n}").status_code == 404
+    assert client.get("/learn/guess-more").status_code == 429
+    assert client.get(f"/learn/{token}").status_code == 429  # the address is blocked for a while
