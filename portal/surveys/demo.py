@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select, text
 
-from portal.customers.models import Account, Contact, Ticket
+from portal.customers.models import Account, Contact, Project, Ticket
 from portal.extensions import db
 from portal.integrations.models import Event, EventOutcome, Integration
 from portal.surveys import defaults
@@ -133,6 +133,7 @@ class _History:
                     "invitation_id": invitation_id,
                 }
             )
+        self.installations(contacts)
         nps = self.surveys[SurveyKind.NPS]
         for wave in range(4):
             start = self.now - timedelta(days=700 - wave * 180)
@@ -140,7 +141,40 @@ class _History:
                 self.invite(nps, contact, start + timedelta(hours=self.rng.randint(0, 24 * 20)))
         self.flush()
 
-    def invite(self, survey: Survey, contact: Contact, sent_at: datetime, ticket_id: int | None = None) -> int | None:
+    def installations(self, contacts: dict[int, Contact]) -> None:
+        """About a third of the accounts had an installation project in the two years."""
+        survey = self.surveys[SurveyKind.POST_INSTALLATION]
+        by_account: dict[int, Contact] = {}
+        for contact in contacts.values():
+            by_account.setdefault(contact.account_id, contact)
+        for account_id, contact in sorted(by_account.items()):
+            if self.rng.random() > 0.35:
+                continue
+            completed_at = self.now - timedelta(days=self.rng.randint(5, 720), hours=self.rng.randint(0, 9))
+            site = self.rng.choice(("Hauptsitz", "Filiale Nord", "Lager", "Standort Hamburg", "Niederlassung München", "Praxis"))
+            kind = self.rng.choice(("Umstellung auf Cloud-Telefonanlage", "SIP-Trunk-Anbindung", "Glasfaseranschluss", "Teams-Telefonie"))
+            project = Project(external_id=f"PRJ-{account_id:05d}", account_id=account_id, name=f"{kind} {site}", completed_at=completed_at)
+            db.session.add(project)
+            db.session.flush()
+            invitation_id = self.invite(survey, contact, completed_at + timedelta(hours=survey.delay_hours), project_id=project.id)
+            self.event_rows.append(
+                {
+                    "integration_id": self.integration.id,
+                    "external_id": f"demo-{project.external_id}",
+                    "type": "installation.completed",
+                    "occurred_at": completed_at,
+                    "received_at": completed_at,
+                    "payload": {"project": {"external_id": project.external_id, "name": project.name}},
+                    "outcome": EventOutcome.INVITED,
+                    "reason": None,
+                    "account_id": account_id,
+                    "contact_id": contact.id,
+                    "ticket_id": None,
+                    "invitation_id": invitation_id,
+                }
+            )
+
+    def invite(self, survey: Survey, contact: Contact, sent_at: datetime, ticket_id: int | None = None, project_id: int | None = None) -> int | None:
         if sent_at >= self.now:
             return None
         invitation_id = self.next_invitation_id
@@ -158,6 +192,7 @@ class _History:
                 "contact_id": contact.id,
                 "account_id": contact.account_id,
                 "ticket_id": ticket_id,
+                "project_id": project_id,
                 "token_hash": secrets.token_hex(32),
                 "unsubscribe_token_hash": secrets.token_hex(32),
                 "language": contact.language,
