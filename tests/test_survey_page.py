@@ -78,7 +78,7 @@ def test_htmx_swaps_the_next_step_in_place(client, make_invitation):
     step = client.post(f"/s/{token}", data={"question": nps.id, "answer": "9"}, headers=HTMX)
     html = step.get_data(as_text=True)
     assert step.status_code == 200 and "<html" not in html and "Was gefällt Ihnen" in html
-    assert "Question 2 of 2" in html
+    assert "Frage 2 von 2" in html  # the contact speaks German
     full = client.get(f"/s/{token}")
     assert "<html" in full.get_data(as_text=True) and "HX-Request" in full.headers["Vary"]
     fragment = client.get(f"/s/{token}", headers=HTMX).get_data(as_text=True)
@@ -126,7 +126,7 @@ def test_unknown_token_404_expired_410_answered_thanks(client, db, make_invitati
     for question in other.survey.questions:
         client.post(f"/s/{other_token}", data={"question": question.id, "answer": "10" if question.type == "nps" else ""})
     page = client.get(f"/s/{other_token}")
-    assert page.status_code == 200 and "Thank you" in page.get_data(as_text=True)
+    assert page.status_code == 200 and "Vielen Dank!" in page.get_data(as_text=True)
 
 
 def test_token_guessing_is_rate_limited(app, make_invitation):
@@ -164,7 +164,7 @@ def test_very_long_comments_are_refused_with_a_message(client, db, make_invitati
     nps, follow_up = invitation.survey.questions
     client.post(f"/s/{token}", data={"question": nps.id, "answer": "9"})
     response = client.post(f"/s/{token}", data={"question": follow_up.id, "answer": "x" * 5001})
-    assert response.status_code == 422 and "too long" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "Ihr Text ist zu lang" in response.get_data(as_text=True)
     ok = client.post(f"/s/{token}", data={"question": follow_up.id, "answer": "ä" * 5000})
     assert ok.status_code == 303
     assert db.session.scalar(select(Response)).comment == "ä" * 5000
@@ -191,7 +191,7 @@ def test_unsubscribe_confirm_then_opt_out(client, db, make_invitation, smtp_serv
     mail.deliver_due()
     url = re.search(r"<(http://localhost/u/[^>]+)>", recorder.messages[0]["List-Unsubscribe"]).group(1)
     page = client.get(path_of(url))
-    assert page.status_code == 200 and "No more surveys?" in page.get_data(as_text=True)
+    assert page.status_code == 200 and "Keine Umfragen mehr?" in page.get_data(as_text=True)
     assert db.session.get(Invitation, invitation.id).contact.survey_opt_out is False  # GET changes nothing
     done = client.post(path_of(url))
     assert done.status_code == 200 and db.session.get(Invitation, invitation.id).contact.survey_opt_out is True
@@ -217,7 +217,7 @@ def test_unsubscribe_with_htmx_returns_the_fragment(client, db, make_invitation)
     db.session.get(Invitation, invitation.id).unsubscribe_token_hash = hashed
     db.session.commit()
     page = client.get(f"/u/{raw}", headers=HTMX).get_data(as_text=True)
-    assert "<html" not in page and "No more surveys?" in page
+    assert "<html" not in page and "Keine Umfragen mehr?" in page
     done = client.post(f"/u/{raw}", headers=HTMX)
     assert done.status_code == 200 and "<html" not in done.get_data(as_text=True)
-    assert "You will receive no more surveys" in done.get_data(as_text=True)
+    assert "Sie erhalten keine Umfragen mehr" in done.get_data(as_text=True)

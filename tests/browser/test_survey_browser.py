@@ -17,23 +17,23 @@ def stored(db) -> Response:
 def test_answer_by_keyboard(page, live_server, db, make_invitation, csp_violations):
     invitation, token = make_invitation(kind="nps")
     page.goto(f"{live_server}/s/{token}")
-    expect(page.get_by_text("Question 1 of 2")).to_be_visible()
+    expect(page.get_by_text("Frage 1 von 2")).to_be_visible()
     page.evaluate("window.__sameDocument = true")
     page.keyboard.press("Tab")  # skip link
     page.get_by_role("radio", name="8", exact=True).focus()
     page.keyboard.press("ArrowRight")  # 8 -> 9
     expect(page.get_by_role("radio", name="9", exact=True)).to_be_checked()
     page.keyboard.press("Enter")
-    expect(page.get_by_text("Question 2 of 2")).to_be_visible()
+    expect(page.get_by_text("Frage 2 von 2")).to_be_visible()
     assert page.evaluate("window.__sameDocument") is True  # htmx swapped the step in place
     follow_up = page.get_by_label("Was gefällt Ihnen besonders an uns?", exact=False)
     expect(follow_up).to_be_focused()  # focus moved to the new question
     page.keyboard.type("Schnelle Hilfe bei der Portierung.")
     page.keyboard.press("Tab")
     page.keyboard.press("Tab")
-    expect(page.get_by_role("button", name="Submit")).to_be_focused()
+    expect(page.get_by_role("button", name="Absenden")).to_be_focused()
     page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
+    expect(page.get_by_role("heading", name="Vielen Dank!")).to_be_visible()
     response = stored(db)
     assert response.nps_score == 9 and response.comment == "Schnelle Hilfe bei der Portierung." and response.completed_at
     assert csp_violations == []
@@ -47,14 +47,14 @@ def test_answer_by_tap_on_a_phone(browser, live_server, db, make_invitation):
     expect(page.get_by_role("radio", name="6", exact=True)).to_be_checked()  # preselected from the email
     assert stored(db) is None  # …but not saved
     page.get_by_role("radio", name="10").tap()
-    page.get_by_role("button", name="Next").tap()
-    expect(page.get_by_text("Question 2 of 2")).to_be_visible()
+    page.get_by_role("button", name="Weiter").tap()
+    expect(page.get_by_text("Frage 2 von 2")).to_be_visible()
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0
-    box = page.get_by_role("button", name="Submit").bounding_box()
+    box = page.get_by_role("button", name="Absenden").bounding_box()
     assert box["height"] >= 44  # a thumb-sized target
-    page.get_by_role("button", name="Submit").tap()
-    expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
+    page.get_by_role("button", name="Absenden").tap()
+    expect(page.get_by_role("heading", name="Vielen Dank!")).to_be_visible()
     assert stored(db).nps_score == 10
     context.close()
 
@@ -64,11 +64,11 @@ def test_answer_without_javascript(no_js_page, live_server, db, make_invitation)
     invitation, token = make_invitation(kind="nps")
     page.goto(f"{live_server}/s/{token}")
     page.get_by_role("radio", name="3", exact=True).click()
-    page.get_by_role("button", name="Next").click()
+    page.get_by_role("button", name="Weiter").click()
     expect(page.get_by_text("Das tut uns leid", exact=False)).to_be_visible()
     page.get_by_role("textbox").fill("Zu viele Ausfälle im Oktober.")
-    page.get_by_role("button", name="Submit").click()
-    expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
+    page.get_by_role("button", name="Absenden").click()
+    expect(page.get_by_role("heading", name="Vielen Dank!")).to_be_visible()
     response = stored(db)
     assert response.nps_score == 3 and response.nps_category == "detractor" and response.comment.startswith("Zu viele")
 
@@ -76,5 +76,5 @@ def test_answer_without_javascript(no_js_page, live_server, db, make_invitation)
 def test_a_missing_required_answer_is_explained(page, live_server, make_invitation):
     invitation, token = make_invitation(kind="nps")
     page.goto(f"{live_server}/s/{token}")
-    page.get_by_role("button", name="Next").click()
-    expect(page.get_by_role("alert")).to_contain_text("Please choose an answer.")
+    page.get_by_role("button", name="Weiter").click()
+    expect(page.get_by_role("alert")).to_contain_text("Bitte wählen Sie eine Antwort.")
