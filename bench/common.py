@@ -59,7 +59,8 @@ def seeded_environment(*seed_args: str):
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], workers: int = 2, threads: int = 4):
+def gunicorn(env: dict[str, str], workers: int = int(os.environ.get("BENCH_WORKERS", 2)), threads: int = int(os.environ.get("BENCH_THREADS", 4))):
+    """The app under gunicorn (BENCH_WORKERS and BENCH_THREADS override the 2 x 4 default)."""
     port = free_port()
     process = subprocess.Popen(
         [PYTHON, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "portal:create_app()"],
@@ -80,6 +81,9 @@ def gunicorn(env: dict[str, str], workers: int = 2, threads: int = 4):
             if time.time() > deadline or process.poll() is not None:
                 raise SystemExit("gunicorn did not start")
             time.sleep(0.2)
+        # The first answer comes from the first worker to boot; give the
+        # others time too, or the first measurement runs on fewer workers.
+        time.sleep(3)
         yield base
     finally:
         process.terminate()

@@ -221,3 +221,23 @@ def test_unsubscribe_with_htmx_returns_the_fragment(client, db, make_invitation)
     done = client.post(f"/u/{raw}", headers=HTMX)
     assert done.status_code == 200 and "<html" not in done.get_data(as_text=True)
     assert "Sie erhalten keine Umfragen mehr" in done.get_data(as_text=True)
+
+
+def test_survey_pages_set_no_cookie_and_switch_language_per_page(client, make_invitation):
+    invitation, token = make_invitation(kind="nps")
+    page = client.get(f"/s/{token}")
+    assert "Set-Cookie" not in page.headers  # secret-link pages keep no session
+    english = client.get(f"/s/{token}?lang=en").get_data(as_text=True)
+    assert 'lang="en"' in english and "recommend us to a business partner" in english
+    assert 'name="lang" value="en"' in english  # the answer keeps the choice
+    answered = client.post(f"/s/{token}", data={"question": invitation.survey.questions[0].id, "answer": "9", "lang": "en"})
+    assert answered.location.endswith("?lang=en")
+
+
+def test_a_blocked_address_is_refused_on_every_secret_link_page(app, make_invitation):
+    app.config["PORTAL_TOKEN_LIMIT_PER_IP"] = "3 per minute"
+    client = app.test_client()
+    invitation, token = make_invitation()
+    for n in range(3):
+        client.get(f"/u/guess{n}")
+    assert client.post(f"/s/{token}", data={"question": invitation.survey.questions[0].id, "answer": "5"}).status_code == 429

@@ -226,15 +226,16 @@ def find_invitation(raw_token: str) -> Invitation | None:
     ).first()
 
 
-#: survey id -> (updated_at, detached Survey with its questions). Survey pages are
-#: the hot path; definitions change rarely and every change bumps updated_at
-#: (see models.py), which each request checks with one cheap query.
-_definitions: dict[int, tuple[datetime, Survey]] = {}
-
-
 def survey_definition(survey_id: int) -> Survey:
-    updated_at = db.session.scalar(select(Survey.updated_at).where(Survey.id == survey_id))
+    """The survey with its questions, from a per-app cache.
+
+    Survey pages are the hot path and definitions change rarely: every change
+    bumps updated_at (see models.py), which each request checks with one
+    cheap query, so an edit shows at once.
+    """
+    _definitions: dict[int, tuple[datetime, Survey]] = current_app.extensions.setdefault("survey_definitions", {})
     cached = _definitions.get(survey_id)
+    updated_at = db.session.scalar(select(Survey.updated_at).where(Survey.id == survey_id))
     if cached is not None and cached[0] == updated_at:
         return cached[1]
     survey = db.session.scalars(

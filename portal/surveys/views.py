@@ -7,41 +7,44 @@ the next step in place, a plain form posts and is redirected.
 
 from __future__ import annotations
 
-from flask import abort, current_app, g, request, url_for
+from flask import abort, g, request, url_for
 
-from portal.extensions import csrf, db, limiter
+from portal.extensions import csrf, db
 from portal.surveys import bp, services
 from portal.surveys.models import QuestionType
+from portal.web import guessing
 from portal.web.errors import error_response
 from portal.web.rendering import render, see_other, wants_fragment
 from portal.web.security import token_page_headers
 
 
 
-def _guessing_limit() -> str:
-    return current_app.config["PORTAL_TOKEN_LIMIT_PER_IP"]
-
-
-def _unknown_token(response) -> bool:
-    return response.status_code == 404
-
-
-token_limit = limiter.limit(_guessing_limit, deduct_when=_unknown_token)
-
-
 @bp.after_request
 def no_referrer_no_cache(response):
-    return token_page_headers(response)
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        token_page_headers(response)
+    return response
+
+
+PUBLIC_ENDPOINTS = ("surveys.survey_page", "surveys.answer", "surveys.unsubscribe")
+
+
+@bp.before_request
+def refuse_guessers():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        guessing.refuse_blocked_address()
 
 
 def _load(token: str):
-    invitation = services.find_invitation(token) or abort(404)
+    invitation = services.find_invitation(token)
+    if invitation is None:
+        guessing.count_miss()
+        abort(404)
     g.person_locale = invitation.language
     return invitation
 
 
 @bp.get("/s/<token>")
-@token_limit
 def survey_page(token: str):
     invitation = _load(token)
     if services.is_expired(invitation):
@@ -54,7 +57,6 @@ def survey_page(token: str):
 
 @bp.post("/s/<token>")
 @csrf.exempt  # the secret token in the URL authorises the answer
-@token_limit
 def answer(token: str):
     invitation = _load(token)
     if services.is_expired(invitation):
@@ -70,10 +72,16 @@ def answer(token: str):
     services.record_answer(invitation, survey, question, parsed)
     db.session.commit()
     if not wants_fragment():
-        return see_other(url_for("surveys.survey_page", token=token))
+        return see_other(url_for("surveys.survey_page", token=token, **_shown_language()))
     if services.is_finished(invitation):
         return _render_thanks(invitation, survey, token)
     return _render_step(invitation, survey, token, None)
+
+
+def _shown_language() -> dict:
+    """Keep a ?lang= choice across the redirect after an answer."""
+    lang = request.form.get("lang")
+    return {"lang": lang} if lang in ("de", "en") else {}
 
 
 def _requested_question(survey):
@@ -152,10 +160,12 @@ def _render_thanks(invitation, survey, token):
 
 @bp.route("/u/<token>", methods=["GET", "POST"])
 @csrf.exempt  # RFC 8058 one-click comes from the mail provider, without cookies
-@token_limit
 def unsubscribe(token: str):
     """GET asks; POST opts out. RFC 8058 one-click POSTs work without cookies."""
-    invitation = services.find_by_unsubscribe_token(token) or abort(404)
+    invitation = services.find_by_unsubscribe_token(token)
+    if invitation is None:
+        guessing.count_miss()
+        abort(404)
     g.person_locale = invitation.language
     done = invitation.contact.survey_opt_out
     if request.method == "POST":

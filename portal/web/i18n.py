@@ -19,6 +19,9 @@ def select_locale() -> str:
     default = current_app.config["BABEL_DEFAULT_LOCALE"]
     if not has_request_context():
         return default
+    shown = request.args.get("lang") or request.form.get("lang") if request.blueprint == "surveys" else None
+    if shown in SUPPORTED_LOCALES:  # secret-link pages switch language per page, without a session
+        return shown
     chosen = session.get("lang")
     if chosen in SUPPORTED_LOCALES:
         return chosen
@@ -30,3 +33,37 @@ def select_locale() -> str:
         if preferred in SUPPORTED_LOCALES:
             return preferred
     return request.accept_languages.best_match(SUPPORTED_LOCALES) or default
+
+
+def _translations():
+    """This request's translations, looked up once.
+
+    Flask-Babel resolves domain, locale and cache on every gettext call (about
+    50 µs each; a table row of labels costs milliseconds). We keep the result
+    on Flask-Babel's own request namespace under the attribute that
+    ``force_locale`` already clears and restores, so emails rendered in
+    another language inside a request still get the right catalogue.
+    """
+    from flask_babel import _get_current_context, get_translations  # pinned flask-babel 4
+
+    ctx = _get_current_context()
+    if ctx is None:
+        return get_translations()
+    translations = getattr(ctx, "babel_translations", None)
+    if translations is None:
+        translations = ctx.babel_translations = get_translations()
+    return translations
+
+
+def template_gettext(string: str) -> str:
+    return _translations().ugettext(string)
+
+
+def template_ngettext(singular: str, plural: str, num: int) -> str:
+    return _translations().ungettext(singular, plural, num)
+
+
+def install_template_gettext(app) -> None:
+    """Templates' ``_()`` / ``ngettext()`` through the per-request cache (newstyle:
+    Jinja escapes and fills ``%(name)s`` placeholders itself)."""
+    app.jinja_env.install_gettext_callables(template_gettext, template_ngettext, newstyle=True)
