@@ -78,6 +78,12 @@ def answer(token: str):
     return _render_step(invitation, survey, token, None)
 
 
+def _language(invitation) -> str:
+    """The contact's language, unless they switched this page to another."""
+    chosen = request.args.get("lang") or request.form.get("lang")
+    return chosen if chosen in ("de", "en") else invitation.language
+
+
 def _shown_language() -> dict:
     """Keep a ?lang= choice across the redirect after an answer."""
     lang = request.form.get("lang")
@@ -119,13 +125,13 @@ def _render_step(invitation, survey, token, question, preselect=None, error=None
         survey=survey,
         token=token,
         question=question,
-        question_text=services.question_text(question, response, invitation.language),
+        question_text=services.question_text(question, response, _language(invitation)),
         position=position,
         total=len(questions),
         selected=[str(v) for v in selected if v is not None],
         error=error,
         QuestionType=QuestionType,
-        language=invitation.language,
+        language=_language(invitation),
         localized=services.localized,
     )
 
@@ -152,8 +158,8 @@ def _render_thanks(invitation, survey, token):
         token=token,
         question=None,
         finished=True,
-        thank_you=services.localized(survey.thank_you, invitation.language),
-        language=invitation.language,
+        thank_you=services.localized(survey.thank_you, _language(invitation)),
+        language=_language(invitation),
         localized=services.localized,
     )
 
