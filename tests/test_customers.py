@@ -102,8 +102,7 @@ def test_empty_state_says_what_to_do(login_as):
 
 
 def test_account_managers_see_only_their_accounts(login_as, accounts):
-    client = login_as(Role.ACCOUNT_MANAGER)
-    client.user.id  # a fresh manager without accounts
+    client = login_as(Role.ACCOUNT_MANAGER)  # a fresh manager: none of the accounts are theirs
     html = client.get("/staff/accounts/").get_data(as_text=True)
     assert "No accounts match" in html
     assert 'name="manager"' not in html

@@ -131,3 +131,14 @@ def test_brand_ink_always_has_aa_contrast_on_white(color):
 def test_oversized_request_body_is_refused(client):
     response = client.post("/login", data={"email": "x" * (3 * 1024 * 1024)})
     assert response.status_code == 413
+
+
+@pytest.mark.parametrize("path", ["/staff/", "/staff/profile"])
+def test_staff_pages_serve_their_block_to_htmx_and_the_page_otherwise(login_as, path):
+    client = login_as("manager")
+    page = client.get(path)
+    fragment = client.get(path, headers=HTMX)
+    assert page.status_code == fragment.status_code == 200
+    assert "<html" in page.get_data(as_text=True) and "<html" not in fragment.get_data(as_text=True)
+    assert fragment.get_data(as_text=True).strip()
+    assert "HX-Request" in fragment.headers["Vary"]

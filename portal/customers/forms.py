@@ -1,8 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SearchField, SelectChoice, SelectField
-from wtforms.validators import NumberRange, Optional
-from wtforms.validators import Length
+from wtforms.validators import Length, NumberRange, Optional
 
 from portal.customers.models import SERVICE_TYPES
 from portal.customers.services import AccountFilters

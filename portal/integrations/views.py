@@ -6,7 +6,7 @@ import json
 
 from flask import abort, jsonify, request
 
-from portal.extensions import csrf, db, limiter
+from portal.extensions import csrf, limiter
 from portal.integrations import bp, services
 from portal.integrations.satisfaction import account_satisfaction, ticket_satisfaction
 
