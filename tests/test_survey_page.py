@@ -234,6 +234,24 @@ def test_survey_pages_set_no_cookie_and_switch_language_per_page(client, make_in
     assert answered.location.endswith("?lang=en")
 
 
+def test_the_language_switch_keeps_the_preselected_score(client, make_invitation):
+    _, token = make_invitation(kind="nps")
+    html = client.get(f"/s/{token}?score=8").get_data(as_text=True)
+    links = {code: url.replace("&amp;", "&") for url, code in re.findall(r'<a href="([^"]+)" lang="(de|en)" class="link-button', html)}
+    assert urlsplit(links["en"]).path == f"/s/{token}"
+    page = client.get(links["en"]).get_data(as_text=True)
+    assert "recommend us to a business partner" in page
+    assert re.search(r'value="8" checked', page)  # still preselected, still not saved
+
+
+def test_secret_link_pages_show_no_staff_chrome_to_a_signed_in_user(login_as, make_invitation):
+    _, token = make_invitation()
+    client = login_as("admin")
+    html = client.get(f"/s/{token}").get_data(as_text=True)
+    assert "staff-nav" not in html and "/logout" not in html  # a forwarded link shows the customer's page only
+    assert "hx-headers" not in html  # and no CSRF token
+
+
 def test_a_blocked_address_is_refused_on_every_secret_link_page(app, make_invitation):
     app.config["PORTAL_TOKEN_LIMIT_PER_IP"] = "3 per minute"
     client = app.test_client()

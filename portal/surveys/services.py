@@ -5,13 +5,14 @@ periodic NPS waves. No request, no templates (emails come from emails.py).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from portal.customers.models import Account, AccountService, Contact, Project, Ticket
 from portal.extensions import db
@@ -214,28 +215,115 @@ def _invitations_failed(_sender, message_ids: list[int], **_):
     )
 
 
-def find_invitation(raw_token: str) -> Invitation | None:
-    """The invitation for a link, with its response and answers (two queries at most)."""
+@dataclass(frozen=True, slots=True)
+class GivenAnswer:
+    number: int | None
+    text: str | None
+    choices: list[str] | None
+    skipped: bool
+
+    @property
+    def values(self) -> list:
+        """As the page shows it again: the score, the choices or the text."""
+        if self.skipped:
+            return []
+        if self.number is not None:
+            return [self.number]
+        if self.choices:
+            return list(self.choices)
+        return [self.text] if self.text else []
+
+
+@dataclass(frozen=True, slots=True)
+class LinkState:
+    """What the survey page needs to know about one link.
+
+    The survey page is the hot path, so a GET reads this with one Core query
+    (``find_link``) instead of loading ORM objects; after an answer the same
+    state is built from the ORM objects just written (``of``).
+    """
+
+    invitation_id: int
+    survey_id: int
+    survey_updated_at: datetime | None
+    language: str
+    status: str
+    expires_at: datetime
+    responded: bool
+    completed: bool
+    nps_score: int | None
+    answers: dict[int, GivenAnswer]
+
+    @classmethod
+    def of(cls, invitation: Invitation, response: Response | None) -> LinkState:
+        return cls(
+            invitation.id, invitation.survey_id, None, invitation.language, invitation.status, invitation.expires_at,
+            responded=response is not None,
+            completed=response is not None and response.completed_at is not None,
+            nps_score=response.nps_score if response else None,
+            answers={a.question_id: GivenAnswer(a.number, a.text, a.choices, a.skipped) for a in (response.answers if response else ())},
+        )  # fmt: skip
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        if self.status == InvitationStatus.EXPIRED:
+            return True
+        return not self.responded and self.expires_at <= (now or utcnow())
+
+    @property
+    def is_finished(self) -> bool:
+        return self.completed
+
+
+def _link_query():
+    invitations, surveys, responses, answers = (model.__table__ for model in (Invitation, Survey, Response, Answer))
+    hashed = bindparam("hashed")
+    return (
+        select(
+            invitations.c.id, invitations.c.survey_id, surveys.c.updated_at, invitations.c.language, invitations.c.status,
+            invitations.c.expires_at, responses.c.id, responses.c.completed_at, responses.c.nps_score,
+            answers.c.question_id, answers.c.number, answers.c.text, answers.c.choices, answers.c.skipped,
+        )  # fmt: skip
+        .join(surveys, surveys.c.id == invitations.c.survey_id)
+        .outerjoin(responses, responses.c.invitation_id == invitations.c.id)
+        .outerjoin(answers, answers.c.response_id == responses.c.id)
+        .where(or_(invitations.c.token_hash == hashed, invitations.c.reminder_token_hash == hashed))
+    )
+
+
+_LINK_QUERY = _link_query()
+
+
+def find_link(raw_token: str) -> LinkState | None:
+    """The state of a survey link (first or reminder token), or None."""
     if not raw_token or len(raw_token) > 100:
         return None
-    hashed = hash_token(raw_token)
-    return db.session.scalars(
-        select(Invitation)
-        .where(or_(Invitation.token_hash == hashed, Invitation.reminder_token_hash == hashed))
-        .options(joinedload(Invitation.response).selectinload(Response.answers))
-    ).first()
+    rows = db.session.connection().execute(_LINK_QUERY, {"hashed": hash_token(raw_token)}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    answers = {row[9]: GivenAnswer(row[10], row[11], row[12], bool(row[13])) for row in rows if row[9] is not None}
+    return LinkState(
+        first[0], first[1], first[2], first[3], first[4], first[5],
+        responded=first[6] is not None, completed=first[7] is not None, nps_score=first[8], answers=answers,
+    )  # fmt: skip
 
 
-def survey_definition(survey_id: int) -> Survey:
+def invitation_for(state: LinkState) -> Invitation:
+    """The ORM invitation behind a link, to record an answer."""
+    return db.session.get(Invitation, state.invitation_id)
+
+
+def survey_definition(survey_id: int, updated_at: datetime | None = None) -> Survey:
     """The survey with its questions, from a per-app cache.
 
     Survey pages are the hot path and definitions change rarely: every change
-    bumps updated_at (see models.py), which each request checks with one
-    cheap query, so an edit shows at once.
+    bumps updated_at (see models.py), which each request checks (the link
+    query reads it along, or one cheap query here), so an edit shows at once.
     """
     _definitions: dict[int, tuple[datetime, Survey]] = current_app.extensions.setdefault("survey_definitions", {})
     cached = _definitions.get(survey_id)
-    updated_at = db.session.scalar(select(Survey.updated_at).where(Survey.id == survey_id))
+    if updated_at is None:
+        updated_at = db.session.scalar(select(Survey.updated_at).where(Survey.id == survey_id))
     if cached is not None and cached[0] == updated_at:
         return cached[1]
     survey = db.session.scalars(
@@ -246,16 +334,6 @@ def survey_definition(survey_id: int) -> Survey:
     db.session.expunge(survey)
     _definitions[survey_id] = (updated_at, survey)
     return survey
-
-
-def is_expired(invitation: Invitation, now: datetime | None = None) -> bool:
-    if invitation.status == InvitationStatus.EXPIRED:
-        return True
-    return invitation.response is None and invitation.expires_at <= (now or utcnow())
-
-
-def is_finished(invitation: Invitation) -> bool:
-    return invitation.response is not None and invitation.response.completed_at is not None
 
 
 # --- answers ----------------------------------------------------------------------------
@@ -342,7 +420,7 @@ def record_answer(invitation: Invitation, survey: Survey, question: Question, pa
             db.session.expire_all()
     invitation.status = InvitationStatus.ANSWERED
     invitation.answered_at = invitation.answered_at or now
-    if next_question(survey, response) is None and response.completed_at is None:
+    if next_question(survey, {a.question_id for a in response.answers}) is None and response.completed_at is None:
         response.completed_at = now
     db.session.flush()
     response_recorded.send(response, created=len(response.answers) == 1)
@@ -383,19 +461,15 @@ def _store(response: Response, question: Question, parsed: ParsedAnswer, now: da
     db.session.flush()
 
 
-def answered_question_ids(response: Response | None) -> set[int]:
-    return {a.question_id for a in response.answers} if response else set()
+def next_question(survey: Survey, answered: Collection[int]) -> Question | None:
+    """The first question not answered yet (``answered``: question ids)."""
+    return next((q for q in survey.questions if q.id not in answered), None)
 
 
-def next_question(survey: Survey, response: Response | None) -> Question | None:
-    done = answered_question_ids(response)
-    return next((q for q in survey.questions if q.id not in done), None)
-
-
-def question_text(question: Question, response: Response | None, language: str) -> str:
+def question_text(question: Question, nps_score: int | None, language: str) -> str:
     """The wording; an NPS follow-up depends on the score given."""
     if question.type == QuestionType.NPS_FOLLOW_UP:
-        category = nps_category(response.nps_score if response else None) or "passive"
+        category = nps_category(nps_score) or "passive"
         return localized(question.text.get(category), language)
     return localized(question.text, language)
 

@@ -35,53 +35,55 @@ def refuse_guessers():
         guessing.refuse_blocked_address()
 
 
-def _load(token: str):
-    invitation = services.find_invitation(token)
-    if invitation is None:
+def _load(token: str) -> services.LinkState:
+    link = services.find_link(token)
+    if link is None:
         guessing.count_miss()
         abort(404)
-    g.person_locale = invitation.language
-    return invitation
+    g.person_locale = link.language
+    return link
 
 
 @bp.get("/s/<token>")
 def survey_page(token: str):
-    invitation = _load(token)
-    if services.is_expired(invitation):
+    link = _load(token)
+    if link.is_expired():
         return error_response(410)
-    survey = services.survey_definition(invitation.survey_id)
-    if services.is_finished(invitation):
-        return _render_thanks(invitation, survey, token)
-    return _render_step(invitation, survey, token, _requested_question(survey), preselect=request.args.get("score"))
+    survey = services.survey_definition(link.survey_id, link.survey_updated_at)
+    if link.is_finished:
+        return _render_thanks(link, survey, token)
+    return _render_step(link, survey, token, _requested_question(survey), preselect=request.args.get("score"))
 
 
 @bp.post("/s/<token>")
 @csrf.exempt  # the secret token in the URL authorises the answer
 def answer(token: str):
-    invitation = _load(token)
-    if services.is_expired(invitation):
+    link = _load(token)
+    if link.is_expired():
         return error_response(410)
-    survey = services.survey_definition(invitation.survey_id)
-    if services.is_finished(invitation):  # a double submit after the last step changes nothing
-        return see_other(url_for("surveys.survey_page", token=token)) if not wants_fragment() else _render_thanks(invitation, survey, token)
+    survey = services.survey_definition(link.survey_id, link.survey_updated_at)
+    if link.is_finished:  # a double submit after the last step changes nothing
+        return see_other(url_for("surveys.survey_page", token=token)) if not wants_fragment() else _render_thanks(link, survey, token)
     question = _posted_question(survey)
     try:
         parsed = services.parse_answer(question, request.form.getlist("answer"))
     except services.AnswerError as error:
-        return _render_step(invitation, survey, token, question, error=error.code, status=422, submitted=request.form.getlist("answer"))
-    services.record_answer(invitation, survey, question, parsed)
+        return _render_step(link, survey, token, question, error=error.code, status=422, submitted=request.form.getlist("answer"))
+    invitation = services.invitation_for(link)
+    response = services.record_answer(invitation, survey, question, parsed)
     db.session.commit()
     if not wants_fragment():
         return see_other(url_for("surveys.survey_page", token=token, **_shown_language()))
-    if services.is_finished(invitation):
-        return _render_thanks(invitation, survey, token)
-    return _render_step(invitation, survey, token, None)
+    link = services.LinkState.of(invitation, response)
+    if link.is_finished:
+        return _render_thanks(link, survey, token)
+    return _render_step(link, survey, token, None)
 
 
-def _language(invitation) -> str:
+def _language(link) -> str:
     """The contact's language, unless they switched this page to another."""
     chosen = request.args.get("lang") or request.form.get("lang")
-    return chosen if chosen in ("de", "en") else invitation.language
+    return chosen if chosen in ("de", "en") else link.language
 
 
 def _shown_language() -> dict:
@@ -108,58 +110,43 @@ def _posted_question(survey):
     return question
 
 
-def _render_step(invitation, survey, token, question, preselect=None, error=None, status=200, submitted=None):
-    response = invitation.response
-    question = question or services.next_question(survey, response)
+def _render_step(link, survey, token, question, preselect=None, error=None, status=200, submitted=None):
+    question = question or services.next_question(survey, link.answers)
     if question is None:
-        return _render_thanks(invitation, survey, token)
+        return _render_thanks(link, survey, token)
     questions = survey.questions
-    position = questions.index(question) + 1
-    previous = _previous_answer(response, question)
-    selected = submitted if submitted is not None else ([preselect] if preselect is not None else previous)
+    given = link.answers.get(question.id)
+    selected = submitted if submitted is not None else ([preselect] if preselect is not None else given.values if given else [])
+    language = _language(link)
     return render(
         "surveys/survey.html",
         "step",
         status=status,
-        invitation=invitation,
         survey=survey,
         token=token,
         question=question,
-        question_text=services.question_text(question, response, _language(invitation)),
-        position=position,
+        question_text=services.question_text(question, link.nps_score, language),
+        position=questions.index(question) + 1,
         total=len(questions),
         selected=[str(v) for v in selected if v is not None],
         error=error,
         QuestionType=QuestionType,
-        language=_language(invitation),
+        language=language,
         localized=services.localized,
     )
 
 
-def _previous_answer(response, question) -> list:
-    if response is None:
-        return []
-    answer = next((a for a in response.answers if a.question_id == question.id), None)
-    if answer is None or answer.skipped:
-        return []
-    if answer.number is not None:
-        return [answer.number]
-    if answer.choices:
-        return list(answer.choices)
-    return [answer.text] if answer.text else []
-
-
-def _render_thanks(invitation, survey, token):
+def _render_thanks(link, survey, token):
+    language = _language(link)
     return render(
         "surveys/survey.html",
         "step",
-        invitation=invitation,
         survey=survey,
         token=token,
         question=None,
         finished=True,
-        thank_you=services.localized(survey.thank_you, _language(invitation)),
-        language=_language(invitation),
+        thank_you=services.localized(survey.thank_you, language),
+        language=language,
         localized=services.localized,
     )
 

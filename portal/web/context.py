@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import current_app, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -9,6 +11,7 @@ from flask_login import current_user
 
 from portal.web import bp
 from portal.web.i18n import LANGUAGE_NAMES
+from portal.web.urls import this_url
 
 #: The staff navigation, in order. An entry appears once its feature exists
 #: and only for the roles its view admits.
@@ -37,6 +40,10 @@ HTMX_CONFIG = {
         {"code": "[45]..", "swap": True, "error": True},
     ],
 }
+
+
+#: As the layout's <meta name="htmx-config"> carries it (autoescaped there).
+HTMX_CONFIG_JSON = json.dumps(HTMX_CONFIG, separators=(",", ":"))
 
 
 def staff_navigation() -> list[dict]:
@@ -69,10 +76,11 @@ def layout_context() -> dict:
             "name": config["PORTAL_BRAND_NAME"],
             "logo_url": config["PORTAL_BRAND_LOGO_URL"],
         },
-        "htmx_config": HTMX_CONFIG,
+        "htmx_config": HTMX_CONFIG_JSON,
         "current_locale": str(get_locale() or config["BABEL_DEFAULT_LOCALE"]),
         "languages": LANGUAGE_NAMES,
         "staff_navigation": staff_navigation,
+        "this_url": this_url,
     }
 
 
