@@ -250,6 +250,7 @@ def test_secret_link_pages_show_no_staff_chrome_to_a_signed_in_user(login_as, ma
     html = client.get(f"/s/{token}").get_data(as_text=True)
     assert "staff-nav" not in html and "/logout" not in html  # a forwarded link shows the customer's page only
     assert "hx-headers" not in html  # and no CSRF token
+    assert 'class="brand" href' not in html  # nor a link to the staff sign-in
 
 
 def test_a_blocked_address_is_refused_on_every_secret_link_page(app, make_invitation):
