@@ -142,3 +142,18 @@ def test_staff_pages_serve_their_block_to_htmx_and_the_page_otherwise(login_as, 
     assert "<html" in page.get_data(as_text=True) and "<html" not in fragment.get_data(as_text=True)
     assert fragment.get_data(as_text=True).strip()
     assert "HX-Request" in fragment.headers["Vary"]
+
+
+def test_lazy_labels_follow_the_request_language_and_forced_locales(app):
+    from flask_babel import force_locale
+
+    from portal.mail.models import MessageStatus
+
+    label = MessageStatus.LABELS["queued"]
+    with app.app_context(), app.test_request_context("/", headers={"Accept-Language": "de"}):
+        assert str(label) == "eingereiht"
+        with force_locale("en"):  # emails to an English contact inside a German request
+            assert str(label) == "queued"
+        assert str(label) == "eingereiht"
+    with app.app_context(), app.test_request_context("/", headers={"Accept-Language": "en"}):  # as each request has its own
+        assert str(label) == "queued"

@@ -1,10 +1,10 @@
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from portal.auth.services import MIN_PASSWORD_LENGTH
 from portal.web.i18n import LANGUAGE_NAMES
+from portal.web.i18n import lazy_gettext as _l
 
 
 class LoginForm(FlaskForm):

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
 from portal.timeutil import utcnow
+from portal.web.i18n import lazy_gettext as _l
 
 
 class Role:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from portal.auth.models import Role, StaffUser
 from portal.extensions import db
 from portal.timeutil import utcnow
+from portal.web.i18n import lazy_gettext as _l
 
 MIN_PASSWORD_LENGTH = 12
 

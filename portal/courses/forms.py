@@ -1,10 +1,10 @@
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, SearchField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.courses.services import DEFAULT_LINK_DAYS, MAX_LINK_DAYS
+from portal.web.i18n import lazy_gettext as _l
 
 
 class IdentifyForm(FlaskForm):

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -42,6 +41,7 @@ from portal.customers.models import Account, AccountService
 from portal.extensions import db
 from portal.timeutil import utcnow
 from portal.tokens import hash_token, new_token
+from portal.web.i18n import lazy_gettext as _l
 
 DEFAULT_LINK_DAYS = 90
 MAX_LINK_DAYS = 730

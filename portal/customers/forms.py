@@ -1,10 +1,10 @@
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SearchField, SelectChoice, SelectField
 from wtforms.validators import Length, NumberRange, Optional
 
 from portal.customers.models import SERVICE_TYPES
 from portal.customers.services import AccountFilters
+from portal.web.i18n import lazy_gettext as _l
 
 
 class AccountFilterForm(FlaskForm):

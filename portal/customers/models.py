@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.auth.models import StaffUser
 from portal.extensions import db
 from portal.timeutil import utcnow
+from portal.web.i18n import lazy_gettext as _l
 
 #: What the operator sells; an account may have several.
 SERVICE_TYPES = {

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 from portal.timeutil import utcnow
+from portal.web.i18n import lazy_gettext as _l
 
 
 class Integration(db.Model):

@@ -11,7 +11,6 @@ definitions.py, whose errors the views put on the same fields.
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectChoice, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
@@ -21,6 +20,7 @@ from portal.customers.models import SERVICE_TYPES, TICKET_CATEGORIES
 from portal.surveys import definitions
 from portal.surveys.definitions import LIMITS, NPS_CATEGORIES, QuestionInput, SurveySettings, applies
 from portal.surveys.models import LANGUAGES, QuestionType, SurveyKind
+from portal.web.i18n import lazy_gettext as _l
 
 
 class CheckboxListField(SelectMultipleField):

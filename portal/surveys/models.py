@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from portal.customers.models import Account, Contact, Project, Ticket
 from portal.extensions import db
 from portal.timeutil import utcnow
+from portal.web.i18n import lazy_gettext as _l
 
 LANGUAGES = ("de", "en")
 

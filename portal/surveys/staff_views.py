@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from flask import Response, abort, current_app, flash, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 from markupsafe import Markup, escape
@@ -27,6 +26,7 @@ from portal.surveys.definitions import DefinitionError
 from portal.surveys.forms import EmailTemplateForm, NewSurveyForm, QuestionForm, SettingsForm
 from portal.surveys.models import LANGUAGES, QuestionType, SurveyKind
 from portal.surveys.services import localized
+from portal.web.i18n import lazy_gettext as _l
 from portal.web.rendering import render, see_other, wants_fragment
 
 TEMPLATE = "surveys/staff/survey.html"

@@ -6,11 +6,11 @@ import json
 
 from flask import current_app, request
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.web import bp
 from portal.web.i18n import LANGUAGE_NAMES
+from portal.web.i18n import lazy_gettext as _l
 from portal.web.urls import this_url
 
 #: The staff navigation, in order. An entry appears once its feature exists
