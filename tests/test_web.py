@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from portal.web.theme import brand_stylesheet, contrast_ratio
+from portal.web.theme import INK_BACKGROUND, brand_stylesheet, contrast_ratio
 
 HTMX = {"HX-Request": "true"}
 
@@ -122,10 +122,26 @@ def test_brand_colour_and_name_come_from_configuration(make_app):
     assert "--brand: #ffcc00" in css and "--on-brand: #111111" in css
 
 
-@pytest.mark.parametrize("color", ["#0b5cad", "#ffcc00", "#ffffff", "#e30613", "#00a86b"])
-def test_brand_ink_always_has_aa_contrast_on_white(color):
-    ink = re.search(r"--brand-ink: (#[0-9a-f]{6})", brand_stylesheet(color)).group(1)
-    assert contrast_ratio(ink, "#ffffff") >= 4.5
+BRAND_COLORS = ["#0b5cad", "#ffcc00", "#ffffff", "#e30613", "#00a86b", "#797979", "#2a9df4", "#000000"]
+
+
+@pytest.mark.parametrize("color", BRAND_COLORS)
+def test_brand_ink_always_has_aa_contrast_on_the_page(color):
+    css = brand_stylesheet(color)
+    ink = re.search(r"--brand-ink: (#[0-9a-f]{6})", css).group(1)
+    assert contrast_ratio(ink, "#ffffff") >= 4.5 and contrast_ratio(ink, INK_BACKGROUND) >= 4.5
+    on_brand = re.search(r"--on-brand: (#[0-9a-f]{6})", css).group(1)
+    strong = re.search(r"--brand-strong: (#[0-9a-f]{6})", css).group(1)
+    assert contrast_ratio(on_brand, color) >= 4.5 and contrast_ratio(on_brand, strong) >= 4.5
+
+
+@pytest.mark.parametrize("color", BRAND_COLORS)
+def test_email_header_and_button_text_are_readable_on_any_brand_colour(make_app, color):
+    app = make_app(PORTAL_BRAND_COLOR=color)
+    with app.app_context():
+        from portal.mail.services import branding
+
+        assert contrast_ratio(branding()["on_brand_color"], color) >= 4.5
 
 
 def test_oversized_request_body_is_refused(client):

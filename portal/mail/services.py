@@ -38,7 +38,7 @@ from portal.mail.models import MessageStatus, OutboxMessage
 from portal.pagination import Page, paginate
 from portal.signals import message_failed, message_sent
 from portal.timeutil import utcnow
-from portal.web.theme import contrast_ratio
+from portal.web.theme import on_brand_color
 
 MAX_ATTEMPTS = 8
 BATCH_SIZE = 50
@@ -100,7 +100,7 @@ def branding() -> dict[str, str]:
     return {
         "brand_name": current_app.config["PORTAL_BRAND_NAME"],
         "brand_color": color,
-        "on_brand_color": "#ffffff" if contrast_ratio(color, "#ffffff") >= contrast_ratio(color, "#111111") else "#111111",
+        "on_brand_color": on_brand_color(color),
     }
 
 
