@@ -279,8 +279,9 @@ def _link_query():
     hashed = bindparam("hashed")
     return (
         select(
-            invitations.c.id, invitations.c.survey_id, surveys.c.updated_at, invitations.c.language, invitations.c.status,
-            invitations.c.expires_at, responses.c.id, responses.c.completed_at, responses.c.nps_score,
+            invitations.c.id.label("invitation_id"), invitations.c.survey_id, surveys.c.updated_at.label("survey_updated_at"),
+            invitations.c.language, invitations.c.status, invitations.c.expires_at,
+            responses.c.id.label("response_id"), responses.c.completed_at, responses.c.nps_score,
             answers.c.question_id, answers.c.number, answers.c.text, answers.c.choices, answers.c.skipped,
         )  # fmt: skip
         .join(surveys, surveys.c.id == invitations.c.survey_id)
@@ -300,11 +301,13 @@ def find_link(raw_token: str) -> LinkState | None:
     rows = db.session.connection().execute(_LINK_QUERY, {"hashed": hash_token(raw_token)}).all()
     if not rows:
         return None
-    first = rows[0]
-    answers = {row[9]: GivenAnswer(row[10], row[11], row[12], bool(row[13])) for row in rows if row[9] is not None}
+    link = rows[0]  # one row per answer given, or one with no answer
     return LinkState(
-        first[0], first[1], first[2], first[3], first[4], first[5],
-        responded=first[6] is not None, completed=first[7] is not None, nps_score=first[8], answers=answers,
+        link.invitation_id, link.survey_id, link.survey_updated_at, link.language, link.status, link.expires_at,
+        responded=link.response_id is not None,
+        completed=link.completed_at is not None,
+        nps_score=link.nps_score,
+        answers={row.question_id: GivenAnswer(row.number, row.text, row.choices, bool(row.skipped)) for row in rows if row.question_id is not None},
     )  # fmt: skip
 
 
