@@ -404,6 +404,12 @@ def test_learner_pages_speak_the_learners_language(make_learner, learner_client,
     assert '<html lang="de">' in client.get("/learn/courses/").get_data(as_text=True)
 
 
+def test_the_brand_leads_learners_to_their_courses_not_to_the_staff_sign_in(make_learner, learner_client, access, client):
+    learner_page = learner_client(make_learner(access[0])).get("/learn/courses/net-basics/").get_data(as_text=True)
+    assert '<a class="brand" href="/learn/courses/">' in learner_page
+    assert '<a class="brand" href="/">' in client.get("/login").get_data(as_text=True)
+
+
 def test_course_images_are_served_to_learners_only(app, learner_client, learner, client):
     from pathlib import Path
 

@@ -602,4 +602,7 @@ def preview_file(course_slug: str, name: str):
 def course_labels() -> dict:
     from portal.customers.models import SERVICE_TYPES
 
-    return {"service_labels": SERVICE_TYPES, "link_status": LinkStatus}
+    labels = {"service_labels": SERVICE_TYPES, "link_status": LinkStatus}
+    if request.path.startswith("/learn/") and _cookie_identity() is not None:
+        return {**labels, "home_url": url_for("courses.my_courses")}  # the brand leads learners to their courses
+    return labels
