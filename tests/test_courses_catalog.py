@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.courses import catalog as catalog_module
+from portal.courses.catalog import documents as catalog_documents
 from portal.courses.catalog import CatalogStore, load_catalog
 from tests.course_content import QUIZ, course, lesson, write_test_courses
 
@@ -224,14 +224,14 @@ def test_a_missing_content_folder_is_an_error(runner, tmp_path):
 
 def test_rendering_happens_once_per_file_content(tree):
     load_catalog(tree)
-    before = catalog_module._render_body.cache_info()
+    before = catalog_documents.render_body.cache_info()
     load_catalog(tree)
-    after = catalog_module._render_body.cache_info()
+    after = catalog_documents.render_body.cache_info()
     assert after.misses == before.misses and after.hits > before.hits
     lesson_file = tree / "netz-basics" / "01-start.md"
     lesson_file.write_text(lesson_file.read_text().replace("Willkommen!", "Hallo!"))
     load_catalog(tree)
-    assert catalog_module._render_body.cache_info().misses == after.misses + 1  # only the changed file
+    assert catalog_documents.render_body.cache_info().misses == after.misses + 1  # only the changed file
 
 
 def test_the_store_reloads_changed_files_in_development_only(tree, monkeypatch):
