@@ -8,6 +8,7 @@ from datetime import timedelta
 from portal.auth.models import Role, StaffUser
 from portal.customers import services as customers
 from portal.customers.models import Account
+from portal.reports.metrics import csat_score, nps_score  # noqa: F401 - re-exported until the read API moves here
 from portal.timeutil import utcnow
 
 
@@ -30,22 +31,3 @@ def dashboard_for(user: StaffUser) -> Dashboard:
         tickets=customers.ticket_figures(visible_ids, since=utcnow() - timedelta(days=30)),
         renewals=customers.upcoming_renewals(user),
     )
-
-
-# --- NPS and CSAT maths --------------------------------------------------------------
-
-
-def nps_score(scores: list[int]) -> float | None:
-    """Net Promoter Score: % promoters (9–10) minus % detractors (0–6), −100…100."""
-    if not scores:
-        return None
-    promoters = sum(1 for s in scores if s >= 9)
-    detractors = sum(1 for s in scores if s <= 6)
-    return round(100 * (promoters - detractors) / len(scores), 1)
-
-
-def csat_score(scores: list[int]) -> float | None:
-    """CSAT: the share of satisfied answers (4 or 5 on the 1–5 scale), in %."""
-    if not scores:
-        return None
-    return round(100 * sum(1 for s in scores if s >= 4) / len(scores), 1)

@@ -18,7 +18,7 @@ from portal.extensions import db
 from portal.integrations.models import Event, EventOutcome, Integration
 from portal.surveys import defaults
 from portal.surveys import services as surveys
-from portal.surveys.models import Answer, Invitation, InvitationStatus, Question, QuestionType, Response, Survey, SurveyKind
+from portal.surveys.models import Answer, Invitation, InvitationStatus, Question, QuestionType, Response, Survey, SurveyKind, nps_category
 from portal.timeutil import utcnow
 
 DEMO_INTEGRATION = "Demo-Helpdesk"
@@ -230,7 +230,7 @@ class _History:
                 if not complete or self.rng.random() < 0.45:
                     row["skipped"] = True
                 else:
-                    category = _category(nps if nps is not None else (csat or 3) * 2)
+                    category = nps_category(nps if nps is not None else (csat or 3) * 2)
                     comment = row["text"] = self.rng.choice(COMMENTS[category])
             self.answer_rows.append(row)
             if not complete:
@@ -270,10 +270,6 @@ def advance_sequences(*models) -> None:
         db.session.execute(
             text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {table}))")
         )
-
-
-def _category(score: int) -> str:
-    return "promoter" if score >= 9 else ("passive" if score >= 7 else "detractor")
 
 
 def demo_survey_link(contact: Contact) -> str:

@@ -68,13 +68,20 @@ class InvitationStatus:
     }
 
 
+#: The answer scales' thresholds, defined here only (portal.reports.metrics computes with them):
+#: NPS promoters 9–10, passives 7–8, detractors 0–6; CSAT satisfied 4–5 on 1–5.
+NPS_PROMOTER_MIN = 9
+NPS_PASSIVE_MIN = 7
+CSAT_SATISFIED_MIN = 4
+
+
 def nps_category(score: int | None) -> str | None:
     """Promoters 9–10, passives 7–8, detractors 0–6."""
     if score is None:
         return None
-    if score >= 9:
+    if score >= NPS_PROMOTER_MIN:
         return "promoter"
-    if score >= 7:
+    if score >= NPS_PASSIVE_MIN:
         return "passive"
     return "detractor"
 
