@@ -5,22 +5,54 @@ Admins write the subject and a Markdown body with placeholders such as
 with plain values only (no models, no app objects), the body then goes
 through the one Markdown sanitizer, and our own trusted layout wraps it with
 the branded button, the 0–10 score links and the opt-out link.
+
+The values come from the helpdesk and the CRM, that is from customers: a
+contact may be called ``[Passwort zurücksetzen](https://evil.example)``. So
+whatever a placeholder prints is text. The subject and the text part get it as
+it is; in the Markdown for the HTML part it stands in a
+:class:`~portal.web.markdown.TextSlots` slot and comes out HTML-escaped, never
+as a link, an image or emphasis. Only the survey link, which we write
+ourselves, goes into the Markdown as it is (:class:`OwnText`), so staff can
+link it in any Markdown form.
 """
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from jinja2 import TemplateError
+from jinja2 import Template, TemplateError, pass_context
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from portal.mail import services as mail
-from portal.web.markdown import render_markdown
+from portal.web.markdown import TextSlots
 
-_sandbox = SandboxedEnvironment(autoescape=False, trim_blocks=True)
+
+class OwnText(str):
+    """A value the portal wrote itself (the survey link): it goes into the
+    Markdown as it is, so ``[Survey]({{ survey_link }})`` and
+    ``<{{ survey_link }}>`` stay links."""
+
+
+#: The slots of the HTML rendering under way; None while rendering plain text.
+_html_slots: ContextVar[TextSlots | None] = ContextVar("email_html_slots", default=None)
+
+
+@pass_context  # called at render time only: Jinja folds constants of a plain finalize while compiling
+def _printed(_context, value) -> str:
+    """What ``{{ … }}`` prints: the value's text, or in the HTML rendering a slot for it."""
+    text = str(value)
+    slots = _html_slots.get()
+    if slots is None or not text or isinstance(value, OwnText):
+        return text
+    return slots.slot(text)
+
+
+_sandbox = SandboxedEnvironment(autoescape=False, trim_blocks=True, finalize=_printed)
+_TEMPLATE_FAILURES = (TemplateError, ArithmeticError, TypeError, ValueError, MemoryError, RecursionError)
 
 PLACEHOLDERS = {
     "contact.name": "Lena Vogel",
@@ -46,15 +78,35 @@ class RenderedEmail:
 
 
 def render_staff_template(source: str, values: dict) -> str:
-    """Render an admin-written template; any failure is an EmailTemplateError.
+    """Render an admin-written template as plain text; any failure is an EmailTemplateError."""
+    return _render(_compile(source), values)
 
-    The sandbox blocks attribute tricks and huge ranges, but those surface as
-    SecurityError, OverflowError and friends, not only as TemplateError.
-    """
+
+def _compile(source: str) -> Template:
+    """The sandbox blocks attribute tricks and huge ranges, but those surface as
+    SecurityError, OverflowError and friends, not only as TemplateError."""
     try:
-        return _sandbox.from_string(source or "").render(**values)
-    except (TemplateError, ArithmeticError, TypeError, ValueError, MemoryError, RecursionError) as error:
+        return _sandbox.from_string(source or "")
+    except _TEMPLATE_FAILURES as error:
         raise EmailTemplateError(str(error)) from error
+
+
+def _render(template: Template, values: dict) -> str:
+    try:
+        return template.render(**values)
+    except _TEMPLATE_FAILURES as error:
+        raise EmailTemplateError(str(error)) from error
+
+
+def _render_html(template: Template, values: dict) -> Markup:
+    """The staff's Markdown as sanitized HTML, every printed value as text in it."""
+    slots = TextSlots()
+    token = _html_slots.set(slots)
+    try:
+        source = _render(template, values)
+    finally:
+        _html_slots.reset(token)
+    return slots.render(source)
 
 
 def template_values(*, contact_name: str, account_name: str, ticket_id: str | None, ticket_subject: str | None, project_name: str | None, survey_link: str) -> dict:
@@ -63,7 +115,7 @@ def template_values(*, contact_name: str, account_name: str, ticket_id: str | No
         "account": {"name": account_name},
         "ticket": {"id": ticket_id or "", "subject": ticket_subject or ""},
         "project": {"name": project_name or ""},
-        "survey_link": survey_link,
+        "survey_link": OwnText(survey_link),
         "brand": current_app.config["PORTAL_BRAND_NAME"],
     }
 
@@ -80,13 +132,12 @@ def render_invitation(
     reminder: bool = False,
 ) -> RenderedEmail:
     subject = " ".join(render_staff_template(subject_template, values).split())
-    body_markdown = render_staff_template(body_template, values)
-    body_html: Markup = render_markdown(body_markdown)
+    body = _compile(body_template)
     context = dict(
         **mail.branding(),
         lang=language,
-        body_html=body_html,
-        body_text=body_markdown,
+        body_html=_render_html(body, values),
+        body_text=_render(body, values),
         survey_link=survey_link,
         score_links=score_links,
         unsubscribe_link=unsubscribe_link,

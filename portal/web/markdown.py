@@ -19,6 +19,10 @@ Rules the sanitizer enforces, whatever the Markdown produced:
   folder);
 - heading ids only in the shape the table-of-contents extension makes.
 
+Customer data (a contact's name, a ticket subject) inside staff-written
+Markdown is text, never Markdown or HTML: :class:`TextSlots` keeps it out of
+the Markdown source altogether.
+
 :func:`sanitize_report` returns what the sanitizer removed, so that
 ``flask --app portal content check`` can tell editors about it.
 """
@@ -28,12 +32,15 @@ from __future__ import annotations
 import functools
 import html
 import re
+import secrets
 from collections import Counter
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from urllib.parse import quote
 
 import bleach
 import markdown
+from bleach.html5lib_shim import Filter
 from markupsafe import Markup
 
 from portal.web import bp
@@ -144,6 +151,18 @@ def _markdown_to_html(text: str) -> str:
     return md.convert(text)
 
 
+def _cleaner(check_attribute, filters=()) -> bleach.Cleaner:
+    # A Cleaner holds parser state and is not thread-safe: one per call.
+    return bleach.Cleaner(
+        tags=ALLOWED_TAGS,
+        attributes=check_attribute,
+        protocols=LINK_SCHEMES,
+        strip=True,
+        strip_comments=True,
+        filters=list(filters),
+    )
+
+
 def sanitize_report(source: str) -> Rendered:
     """Run HTML through the allowlist and say what was taken out."""
     removed: list[str] = []
@@ -155,15 +174,7 @@ def sanitize_report(source: str) -> Rendered:
             removed.append(f'attribute {name}="{shown}" on <{tag}>')
         return allowed
 
-    # A Cleaner holds parser state and is not thread-safe: one per call.
-    cleaner = bleach.Cleaner(
-        tags=ALLOWED_TAGS,
-        attributes=check_attribute,
-        protocols=LINK_SCHEMES,
-        strip=True,
-        strip_comments=True,
-    )
-    cleaned = cleaner.clean(source)
+    cleaned = _cleaner(check_attribute).clean(source)
     before, after = _TagCounter.count(source), _TagCounter.count(cleaned)
     for tag, count in sorted((before - after).items()):
         label = "HTML comment" if tag == "!--" else f"<{tag}> element"
@@ -189,6 +200,99 @@ def render_markdown(text: str) -> Markup:
 def sanitize_html(source: str) -> Markup:
     """Already-built HTML through the same allowlist."""
     return sanitize_report(source).html
+
+
+#: A slot is one lower-case word that no Markdown rule or extension changes; the
+#: per-process nonce keeps staff text from looking like one by chance.
+_SLOT_NONCE = secrets.token_hex(8)
+_SLOT = re.compile(rf"x{_SLOT_NONCE}y([0-9]{{1,6}})z", re.IGNORECASE)
+
+
+class TextSlots:
+    """Plain text inside staff-written Markdown, never read as Markdown or HTML.
+
+    A contact named ``[Passwort zurücksetzen](https://evil.example)`` or a
+    ticket about ``<img src=https://evil.example/x.png>`` must show exactly
+    those characters wherever staff put the placeholder: in a sentence, in
+    bold, in a code span, in a heading, inside their own HTML. No escaping of
+    the value for Markdown is right in all of these places, so the value never
+    enters the Markdown: :meth:`slot` gives an opaque word to write in its
+    place, and :meth:`render` renders the Markdown (cached: the source is the
+    same for every recipient) and fills each slot into the sanitized HTML as
+    text. In a link or image address a value is percent-encoded: it can be a
+    part of an address the staff wrote, never a whole one, a scheme or a host.
+    """
+
+    def __init__(self) -> None:
+        self._texts: list[str] = []
+
+    def slot(self, text: str) -> str:
+        """The word to write into the Markdown instead of ``text``."""
+        self._texts.append(self.plain(text))
+        return f"x{_SLOT_NONCE}y{len(self._texts) - 1}z"
+
+    def plain(self, text: str) -> str:
+        """``text`` with its slots turned back into their text.
+
+        Text that holds slots was built from values already (a template
+        block or macro printed again): all of it is plain text now.
+        """
+        return _SLOT.sub(self._text, text)
+
+    def render(self, source: str) -> Markup:
+        """``source`` as sanitized HTML, each slot filled with its text."""
+        cleaner = _cleaner(_attribute_allowed, filters=[functools.partial(_SlotFiller, slots=self)])
+        return Markup(cleaner.clean(str(render_markdown(source))))
+
+    def fill_attribute(self, name: str, value: str) -> str | None:
+        """An attribute value (as bleach hands it on: entities not decoded)
+        with its slots filled, or None to drop an attribute made from a value."""
+        raw = html.unescape(value)
+        if not _SLOT.search(raw):
+            return value
+        if name in ("href", "src"):
+            return html.escape(_SLOT.sub(lambda match: quote(self._text(match), safe=""), raw))
+        if name in ("alt", "title"):
+            return html.escape(_SLOT.sub(self._text, raw))
+        return None  # a heading id or a code language made of customer data
+
+    def _text(self, match: re.Match) -> str:
+        index = int(match.group(1))
+        return self._texts[index] if index < len(self._texts) else ""
+
+
+class _SlotFiller(Filter):
+    """Fills :class:`TextSlots` into the token stream after the sanitizer.
+
+    Text goes out escaped by the serializer, so nothing in it is markup. A run
+    of text holding a slot is joined first, its character references decoded:
+    the sanitizer hands them on as tokens of their own (Markdown writes an
+    ``<address@…>`` link's text that way).
+    """
+
+    def __init__(self, source, slots: TextSlots):
+        super().__init__(source)
+        self.slots = slots
+
+    def __iter__(self):
+        run: list[dict] = []
+        for token in super().__iter__():
+            if token["type"] in ("Characters", "SpaceCharacters", "Entity"):
+                run.append(token)
+                continue
+            yield from self._text(run)
+            run = []
+            if token["type"] in ("StartTag", "EmptyTag") and token["data"]:
+                filled = {key: self.slots.fill_attribute(key[1], value) for key, value in token["data"].items()}
+                token["data"] = {key: value for key, value in filled.items() if value is not None}
+            yield token
+        yield from self._text(run)
+
+    def _text(self, run: list[dict]) -> list[dict]:
+        text = "".join(html.unescape(f"&{t['name']};") if t["type"] == "Entity" else t["data"] for t in run)
+        if not _SLOT.search(text):
+            return run
+        return [{"type": "Characters", "data": self.slots.plain(text)}]
 
 
 class _TagCounter(HTMLParser):
