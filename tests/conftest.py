@@ -475,11 +475,18 @@ def post_event(client, integration, payload, *, secret: str | None = None, times
 
 
 def ticket_closed_event(n: int | str = 1, **overrides) -> dict:
-    """A realistic ticket.closed payload; overrides replace top-level parts."""
+    """A realistic ticket.closed payload, the ticket closed 3 hours ago (the
+    survey's delay has passed; events older than PORTAL_EVENT_MAX_AGE_DAYS
+    invite nobody); overrides replace top-level parts."""
+    closed = utcnow().replace(microsecond=0) - timedelta(hours=3)
+
+    def iso(moment: datetime) -> str:
+        return moment.isoformat() + "Z"
+
     event = {
         "id": f"evt-{n}",
         "type": "ticket.closed",
-        "occurred_at": "2026-11-20T09:30:00Z",
+        "occurred_at": iso(closed),
         "account": {
             "external_id": "CRM-1",
             "name": "Müller Logistik GmbH",
@@ -492,9 +499,9 @@ def ticket_closed_event(n: int | str = 1, **overrides) -> dict:
             "external_id": f"HD-{n}",
             "subject": "Echo bei Gesprächen",
             "category": "technical",
-            "opened_at": "2026-11-18T08:00:00Z",
-            "first_response_at": "2026-11-18T08:40:00Z",
-            "closed_at": "2026-11-20T09:30:00Z",
+            "opened_at": iso(closed - timedelta(days=2, hours=1, minutes=30)),
+            "first_response_at": iso(closed - timedelta(days=2, minutes=50)),
+            "closed_at": iso(closed),
             "agent": "Kai Brandt",
             "auto_closed": False,
         },

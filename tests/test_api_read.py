@@ -1,5 +1,7 @@
 """The read API for the helpdesk and the CRM."""
 
+import pytest
+
 from portal.integrations.services import create_integration
 
 
@@ -61,3 +63,14 @@ def test_the_read_api_needs_a_valid_bearer_token(client, db, integration):
 def test_the_api_token_is_stored_only_as_a_hash(integration):
     assert integration.api_token not in integration.integration.api_token_hash
     assert len(integration.integration.api_token_hash) == 64
+
+
+HOSTILE_IDS = ["%00", "HD-1%00", "%ED%A0%80", "x%ED%B0%80", "%FF%FE", "x" * 10_000, "%0D%0ASet-Cookie:%20a=b", "%01", "%C0%AF", "%E2%80%AE", "'%20OR%201=1--"]
+
+
+@pytest.mark.parametrize("route", ["tickets", "accounts"])
+def test_hostile_path_values_are_4xx_never_500(client, integration, make_ticket, route):
+    make_ticket(external_id="HD-1")
+    for value in HOSTILE_IDS:
+        response = client.get(f"/api/v1/{route}/{value}/satisfaction", headers=auth(integration))
+        assert 400 <= response.status_code < 500 and response.json["error"], (value, response.status_code)

@@ -3,6 +3,7 @@
 import copy
 import json
 import time
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -11,6 +12,7 @@ from portal.customers.models import Account, Contact, Ticket
 from portal.integrations.models import Event
 from portal.mail.models import OutboxMessage
 from portal.surveys.models import Invitation
+from portal.timeutil import utcnow
 from tests.conftest import post_event, ticket_closed_event
 
 
@@ -22,9 +24,21 @@ def nothing_stored(db) -> bool:
     return all(count(db, m) == 0 for m in (Event, Account, Contact, Ticket, Invitation, OutboxMessage))
 
 
+def iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds") + "Z"
+
+
+def closed_ago(age: timedelta, n: int = 1) -> dict:
+    """A ticket.closed event whose ticket was closed ``age`` ago."""
+    closed = utcnow().replace(microsecond=0) - age
+    event = ticket_closed_event(n, occurred_at=iso(closed))
+    event["ticket"].update(opened_at=iso(closed - timedelta(days=1)), first_response_at=iso(closed - timedelta(hours=20)), closed_at=iso(closed))
+    return event
+
+
 def test_a_closed_ticket_invites_the_contact(client, db, integration, make_survey):
     survey = make_survey("post_ticket")
-    response = post_event(client, integration, ticket_closed_event())
+    response = post_event(client, integration, closed_ago(timedelta(0)))
     assert response.status_code == 202, response.json
     assert response.json["outcome"] == "invited" and response.json["duplicate"] is False
     invitation = db.session.scalar(select(Invitation))
@@ -97,7 +111,7 @@ def test_service_type_condition(client, db, integration, make_survey):
 
 def test_installation_completed_invites_with_the_project(client, db, integration, make_survey):
     make_survey("post_installation")
-    event = ticket_closed_event(9, type="installation.completed", ticket=None, project={"external_id": "PRJ-7", "name": "Standort Hamburg", "completed_at": "2026-11-19T16:00:00+01:00"})
+    event = ticket_closed_event(9, type="installation.completed", ticket=None, project={"external_id": "PRJ-7", "name": "Standort Hamburg", "completed_at": iso(utcnow() - timedelta(days=1))})
     response = post_event(client, integration, event)
     assert response.json["outcome"] == "invited"
     invitation = db.session.scalar(select(Invitation))
@@ -121,6 +135,73 @@ def test_the_account_page_shows_the_timeline(client, db, integration, make_surve
     account = db.session.scalar(select(Account))
     html = login_as("manager").get(f"/staff/accounts/{account.id}").get_data(as_text=True)
     assert "survey sent" in html and "the contact was asked recently" in html and "HD-2" in html
+
+
+# --- when the survey is sent ----------------------------------------------------------------
+
+
+def outbox_due(db) -> datetime:
+    return db.session.scalar(select(OutboxMessage)).next_attempt_at
+
+
+def test_the_delay_counts_from_when_the_ticket_closed(client, db, integration, make_survey):
+    make_survey("post_ticket", delay_hours=2)
+    event = closed_ago(timedelta(minutes=30))
+    assert post_event(client, integration, event).json["outcome"] == "invited"
+    closed = datetime.fromisoformat(event["ticket"]["closed_at"]).replace(tzinfo=None)
+    assert outbox_due(db) == closed + timedelta(hours=2)  # 1.5 h from now, not 2 h
+
+
+def test_a_late_delivery_is_due_at_once(client, db, integration, make_survey):
+    make_survey("post_ticket", delay_hours=2)
+    assert post_event(client, integration, closed_ago(timedelta(days=2))).json["outcome"] == "invited"
+    invitation = db.session.scalar(select(Invitation))
+    assert outbox_due(db) == invitation.created_at <= utcnow()
+
+
+def test_an_event_time_in_the_future_counts_as_now(client, db, integration, make_survey):
+    make_survey("post_ticket", delay_hours=2)
+    before = utcnow()
+    assert post_event(client, integration, closed_ago(-timedelta(days=3))).json["outcome"] == "invited"
+    assert before + timedelta(hours=2) <= outbox_due(db) <= utcnow() + timedelta(hours=2)
+
+
+@pytest.mark.parametrize("event_type", ["ticket.closed", "installation.completed"])
+def test_a_stale_event_invites_nobody(client, db, integration, make_survey, event_type):
+    make_survey("post_ticket")
+    make_survey("post_installation")
+    event = closed_ago(timedelta(days=15))
+    if event_type == "installation.completed":
+        event.update(type=event_type, ticket=None, project={"external_id": "PRJ-1", "name": "Standort Kiel"})  # occurred_at counts
+    response = post_event(client, integration, event)
+    assert response.status_code == 202
+    assert response.json["outcome"] == "throttled" and response.json["reason"] == "stale_event"
+    assert count(db, Invitation) == 0 and count(db, OutboxMessage) == 0
+    assert count(db, Event) == 1 and count(db, Contact) == 1  # the mirror is still updated
+
+
+def test_the_account_timeline_says_why_a_stale_event_invited_nobody(client, db, integration, make_survey, login_as):
+    make_survey("post_ticket")
+    post_event(client, integration, closed_ago(timedelta(days=15)))
+    account = db.session.scalar(select(Account))
+    assert "the event was too old for a survey" in login_as("manager").get(f"/staff/accounts/{account.id}").get_data(as_text=True)
+
+
+def test_the_maximum_event_age_is_configurable(app, client, db, integration, make_survey):
+    make_survey("post_ticket")
+    app.config["PORTAL_EVENT_MAX_AGE_DAYS"] = 1
+    assert post_event(client, integration, closed_ago(timedelta(days=2))).json["reason"] == "stale_event"
+    assert post_event(client, integration, closed_ago(timedelta(hours=20), n=2)).json["outcome"] == "invited"
+
+
+def test_the_event_schema_is_served_and_describes_events(client):
+    import jsonschema
+
+    response = client.get("/api/v1/schema/event.json")
+    assert response.status_code == 200 and response.json["title"] == "Portal event"
+    jsonschema.validate(ticket_closed_event(), response.json)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(ticket_closed_event(ticket=None), response.json)
 
 
 # --- rejected: no side effects ------------------------------------------------------------

@@ -46,7 +46,8 @@ class EventOutcome:
         "account.upserted": _l("Account updated"),
         "contact.upserted": _l("Contact updated"),
     }
-    #: Why no survey was sent (surveys.services.throttle_reason).
+    #: Why no survey was sent (surveys.services.throttle_reason; stale_event:
+    #: integrations.services, older than PORTAL_EVENT_MAX_AGE_DAYS).
     REASON_LABELS = {
         "opted_out": _l("the contact does not want surveys"),
         "auto_closed": _l("the ticket was closed automatically"),
@@ -55,6 +56,7 @@ class EventOutcome:
         "recently_invited_to_this_survey": _l("the contact recently got this survey"),
         "frequency_cap": _l("the contact already got the most surveys allowed in 90 days"),
         "open_follow_up": _l("a follow-up task is open for this contact"),
+        "stale_event": _l("the event was too old for a survey"),
     }
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from portal.customers.models import Account, Contact, Ticket
 from portal.extensions import db
+from portal.integrations.services import is_external_id
 from portal.reports.services import csat_score, nps_score
 from portal.surveys.models import Invitation, Response, nps_category
 from portal.timeutil import utcnow
@@ -19,6 +20,8 @@ def _iso(value):
 
 
 def ticket_satisfaction(external_id: str) -> dict | None:
+    if not is_external_id(external_id):
+        return None
     ticket = db.session.scalar(select(Ticket).where(Ticket.external_id == external_id))
     if ticket is None:
         return None
@@ -43,6 +46,8 @@ def ticket_satisfaction(external_id: str) -> dict | None:
 
 
 def account_satisfaction(external_id: str, now=None) -> dict | None:
+    if not is_external_id(external_id):
+        return None
     account = db.session.scalar(select(Account).where(Account.external_id == external_id))
     if account is None:
         return None

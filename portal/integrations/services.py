@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import math
+import re
 import secrets
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from portal.auth.models import StaffUser
 from portal.customers.models import SERVICE_TYPES, TICKET_CATEGORIES, Account, Contact, Project, Ticket
@@ -30,6 +35,10 @@ from portal.tokens import hash_token, new_token
 
 SIGNATURE_TOLERANCE_SECONDS = 300
 MAX_BODY_BYTES = 64 * 1024
+MAX_DEPTH = 32  # objects and arrays; the schema needs 3
+MAX_NUMBER_LENGTH = 64  # characters of a number literal
+MIN_YEAR, MAX_YEAR = 2000, 2100  # date-times outside are mistakes (or attacks)
+CLOCK_SKEW = timedelta(minutes=5)
 EVENT_TYPES = ("ticket.closed", "installation.completed", "account.upserted", "contact.upserted")
 
 
@@ -115,6 +124,13 @@ class EventError(ValueError):
         self.reason = reason
 
 
+class BodyError(EventError):
+    """The body is not JSON the portal accepts (answered 400, not 422)."""
+
+    def __init__(self, reason: str):
+        super().__init__("body", reason)
+
+
 @dataclass
 class EventData:
     id: str
@@ -127,29 +143,150 @@ class EventData:
     raw: dict[str, Any] = field(default_factory=dict)
 
 
-def _string(obj: dict, key: str, path: str, *, required: bool = True, max_length: int = 200) -> str | None:
+# A string up to its closing quote, or to the end when unterminated: without
+# the optional quote, "\"\"\"... would be rescanned from every quote (quadratic).
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_BRACKET = re.compile(r"[\[\]{}]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # tabs and line breaks are text
+
+
+def load_json(body: bytes) -> Any:
+    """The body as JSON, refusing what would break later: nesting deeper than
+    MAX_DEPTH (the parser recurses), numbers longer than MAX_NUMBER_LENGTH
+    (Python refuses ints of more than 4300 digits, and converting long ones
+    is slow), and NaN or Infinity (not JSON, and not storable)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BodyError("must be UTF-8 JSON") from error
+    if _nesting_depth(text) > MAX_DEPTH:
+        raise BodyError(f"must not nest objects and arrays more than {MAX_DEPTH} levels deep")
+    try:
+        return json.loads(text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant)
+    except json.JSONDecodeError as error:
+        raise BodyError(f"must be UTF-8 JSON ({error.msg} at character {error.pos})") from error
+
+
+def _nesting_depth(text: str) -> int:
+    """How deep brackets nest outside strings (checked before parsing)."""
+    depth = deepest = 0
+    for bracket in _BRACKET.findall(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _parse_int(literal: str) -> int:
+    if len(literal) > MAX_NUMBER_LENGTH:
+        raise BodyError(f"numbers must have at most {MAX_NUMBER_LENGTH} characters")
+    return int(literal)
+
+
+def _parse_float(literal: str) -> float:
+    if len(literal) > MAX_NUMBER_LENGTH:
+        raise BodyError(f"numbers must have at most {MAX_NUMBER_LENGTH} characters")
+    number = float(literal)
+    if not math.isfinite(number):
+        raise BodyError("numbers must be finite")
+    return number
+
+
+def _parse_constant(name: str) -> float:
+    raise BodyError(f"{name} is not a JSON number")
+
+
+def _check_strings(payload: Any) -> None:
+    """Every key and string anywhere in the payload, unknown fields included
+    (the payload is stored as it came), must be storable: valid Unicode, no
+    lone surrogates, no NUL characters."""
+    pending = deque([(payload, "")])
+    while pending:
+        value, path = pending.popleft()
+        if isinstance(value, str):
+            _check_text(value, path or "body", "must")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                _check_text(key, path or "body", "keys must")
+                pending.append((item, _path(path, key)))
+        elif isinstance(value, list):
+            pending.extend((item, f"{path}[{index}]") for index, item in enumerate(value))
+
+
+def _check_text(value: str, field: str, subject: str) -> None:
+    if "\x00" in value:
+        raise EventError(field, f"{subject} not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise EventError(field, f"{subject} be valid Unicode (no lone surrogates)") from error
+
+
+def _path(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _string(obj: dict, key: str, path: str, *, required: bool = True, max_length: int = 200, text: bool = False) -> str | None:
+    """A string field without surrounding whitespace; blank counts as absent.
+    One-line values must not contain control characters; free ``text`` may
+    hold tabs and line breaks."""
+    name = _path(path, key)
     value = obj.get(key)
-    if value is None or value == "":
+    if value is not None and not isinstance(value, str):
+        raise EventError(name, "must be a string")
+    if value is not None and len(value) > max_length:
+        raise EventError(name, f"must be at most {max_length} characters")
+    value = value.strip() if value else None
+    if not value:
         if required:
-            raise EventError(f"{path}.{key}" if path else key, "is required")
+            raise EventError(name, "is required")
         return None
-    if not isinstance(value, str):
-        raise EventError(f"{path}.{key}" if path else key, "must be a string")
-    if "\x00" in value or len(value) > max_length:
-        raise EventError(f"{path}.{key}" if path else key, f"must be at most {max_length} characters without NUL bytes")
-    return value.strip()
+    if (_CONTROL_IN_TEXT if text else _CONTROL).search(value):
+        raise EventError(name, "must not contain control characters")
+    return value
+
+
+def _email(obj: dict, key: str, path: str, *, required: bool = True) -> str | None:
+    """One plain address (no list, display name, quotes, comments or IP
+    literal), in email-validator's normalised form, lower-cased."""
+    value = _string(obj, key, path, required=required, max_length=254)
+    if value is None:
+        return None
+    try:
+        email = validate_email(value, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as error:
+        raise EventError(_path(path, key), f"must be one email address: {error}") from error
+    if len(email) > 254:
+        raise EventError(_path(path, key), "must be at most 254 characters")
+    return email
 
 
 def _timestamp(obj: dict, key: str, path: str, *, required: bool = True) -> datetime | None:
+    """A naive UTC datetime; without an offset the value is taken as UTC."""
     value = _string(obj, key, path, required=required, max_length=40)
     if value is None:
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as error:
-        raise EventError(f"{path}.{key}" if path else key, "must be an ISO 8601 date-time") from error
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
+        parsed = None
+    if parsed is None or not datetime(MIN_YEAR, 1, 1) <= parsed < datetime(MAX_YEAR + 1, 1, 1):
+        raise EventError(_path(path, key), f"must be an ISO 8601 date-time like 2026-11-20T09:30:00Z in the years {MIN_YEAR} to {MAX_YEAR}")
+    return parsed
+
+
+def _date(obj: dict, key: str, path: str) -> date | None:
+    value = _string(obj, key, path, required=False, max_length=10)
+    if value is None:
+        return None
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        parsed = None
+    if parsed is None or not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise EventError(_path(path, key), f"must be a date like 2027-03-31 in the years {MIN_YEAR} to {MAX_YEAR}")
     return parsed
 
 
@@ -165,8 +302,10 @@ def _object(payload: dict, key: str, required: bool) -> dict | None:
 
 
 def parse_event(payload: Any) -> EventData:
+    """Validate a parsed body (see schema.py for the documented shape)."""
     if not isinstance(payload, dict):
         raise EventError("body", "must be a JSON object")
+    _check_strings(payload)
     event_id = _string(payload, "id", "", max_length=128)
     event_type = _string(payload, "type", "", max_length=64)
     if event_type not in EVENT_TYPES:
@@ -176,38 +315,30 @@ def parse_event(payload: Any) -> EventData:
     account_raw = _object(payload, "account", required=True)
     account = {
         "external_id": _string(account_raw, "external_id", "account", max_length=64),
-        "name": _string(account_raw, "name", "account", required=False),
+        "name": _string(account_raw, "name", "account", required=False, text=True),
         "region": _string(account_raw, "region", "account", required=False, max_length=64),
-        "account_manager_email": _string(account_raw, "account_manager_email", "account", required=False, max_length=254),
-        "contract_renewal_on": None,
+        "account_manager_email": _email(account_raw, "account_manager_email", "account", required=False),
+        "contract_renewal_on": _date(account_raw, "contract_renewal_on", "account"),
         "service_types": None,
     }
-    if "service_types" in account_raw and account_raw["service_types"] is not None:
-        types = account_raw["service_types"]
-        if not isinstance(types, list) or any(t not in SERVICE_TYPES for t in types):
+    types = account_raw.get("service_types")
+    if types is not None:
+        if not isinstance(types, list) or not all(isinstance(t, str) and t in SERVICE_TYPES for t in types):
             raise EventError("account.service_types", f"must be a list of {', '.join(SERVICE_TYPES)}")
         account["service_types"] = list(dict.fromkeys(types))
-    renewal = _string(account_raw, "contract_renewal_on", "account", required=False, max_length=10)
-    if renewal:
-        try:
-            account["contract_renewal_on"] = date.fromisoformat(renewal)
-        except ValueError as error:
-            raise EventError("account.contract_renewal_on", "must be a date like 2027-03-31") from error
 
     needs_contact = event_type in ("ticket.closed", "installation.completed", "contact.upserted")
     contact = None
     contact_raw = _object(payload, "contact", required=needs_contact)
     if contact_raw is not None:
-        email = _string(contact_raw, "email", "contact", max_length=254)
-        if "@" not in email or any(ch.isspace() for ch in email):
-            raise EventError("contact.email", "must be an email address")
+        email = _email(contact_raw, "email", "contact")
         language = _string(contact_raw, "language", "contact", required=False, max_length=5)
         if language and language[:2].lower() not in ("de", "en"):
             raise EventError("contact.language", "must be de or en")
         contact = {
             "external_id": _string(contact_raw, "external_id", "contact", required=False, max_length=64),
-            "email": email.lower(),
-            "name": _string(contact_raw, "name", "contact", required=False) or email.split("@")[0],
+            "email": email,
+            "name": _string(contact_raw, "name", "contact", required=False, text=True) or email.split("@")[0],
             "language": language[:2].lower() if language else None,
         }
 
@@ -222,12 +353,12 @@ def parse_event(payload: Any) -> EventData:
             raise EventError("ticket.auto_closed", "must be true or false")
         ticket = {
             "external_id": _string(ticket_raw, "external_id", "ticket", max_length=64),
-            "subject": _string(ticket_raw, "subject", "ticket", required=False, max_length=300) or "",
+            "subject": _string(ticket_raw, "subject", "ticket", required=False, max_length=300, text=True) or "",
             "category": category,
             "opened_at": _timestamp(ticket_raw, "opened_at", "ticket", required=False),
             "first_response_at": _timestamp(ticket_raw, "first_response_at", "ticket", required=False),
             "closed_at": _timestamp(ticket_raw, "closed_at", "ticket", required=event_type == "ticket.closed"),
-            "agent": _string(ticket_raw, "agent", "ticket", required=False, max_length=120),
+            "agent": _string(ticket_raw, "agent", "ticket", required=False, max_length=120, text=True),
             "auto_closed": auto_closed,
         }
 
@@ -236,7 +367,7 @@ def parse_event(payload: Any) -> EventData:
     if project_raw is not None:
         project = {
             "external_id": _string(project_raw, "external_id", "project", max_length=64),
-            "name": _string(project_raw, "name", "project", required=False) or "",
+            "name": _string(project_raw, "name", "project", required=False, text=True) or "",
             "completed_at": _timestamp(project_raw, "completed_at", "project", required=False),
         }
     return EventData(event_id, event_type, occurred_at, account, contact, ticket, project, raw=payload)
@@ -260,31 +391,42 @@ class IntakeResult:
         }
 
 
+def is_external_id(value: str) -> bool:
+    """Could ``value`` be a stored external id? Path values of the read API
+    can be anything, and NUL or a lone surrogate would make the driver fail."""
+    if not 0 < len(value) <= 64 or _CONTROL.search(value):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def find_event(integration: Integration, event_id: str) -> Event | None:
     return db.session.scalar(select(Event).where(Event.integration_id == integration.id, Event.external_id == event_id))
 
 
 def ingest(integration: Integration, data: EventData, now: datetime | None = None) -> IntakeResult:
-    """Apply an event once. Commits. Safe to call concurrently with the same event."""
-    for attempt in range(3):
-        existing = find_event(integration, data.id)
-        if existing is not None:
-            db.session.rollback()
-            return IntakeResult(existing, duplicate=True)
-        try:
-            event = _apply(integration, data, now or utcnow())
-            db.session.commit()
-            return IntakeResult(event, duplicate=False)
-        except IntegrityError:
-            # Another delivery of this event, or of another event creating the
-            # same account/contact, won the race: look again.
-            db.session.rollback()
-            if attempt == 2:
-                raise
-    raise RuntimeError("unreachable")
+    """Apply an event once, or answer a redelivery with the first outcome.
+
+    Flushes; the caller commits through ``portal.transactions.run_in_transaction``,
+    which runs this again when a concurrent delivery won a race (the same event
+    id, a new account or contact) or the database broke a deadlock.
+    """
+    existing = find_event(integration, data.id)
+    if existing is not None:
+        return IntakeResult(existing, duplicate=True)
+    return IntakeResult(_apply(integration, data, now or utcnow()), duplicate=False)
 
 
 def _apply(integration: Integration, data: EventData, now: datetime) -> Event:
+    """Locks are taken in one order, so that concurrent events cannot
+    deadlock: the event's id (its unique row), the account row, the contact
+    row, each before anything that references it is written (a reference
+    takes a share lock that a later lock of the row would have to upgrade).
+    The contact lock also makes concurrent events for one contact pass the
+    throttling checks one after the other."""
     event = Event(
         integration_id=integration.id,
         external_id=data.id,
@@ -311,19 +453,40 @@ def _apply(integration: Integration, data: EventData, now: datetime) -> Event:
     if survey is None:
         event.outcome = EventOutcome.NO_MATCHING_SURVEY
         return event
-    contact = surveys.lock_contact(contact.id)
+    happened = event_time(data, now)
+    if now - happened > timedelta(days=current_app.config.get("PORTAL_EVENT_MAX_AGE_DAYS", 14)):
+        event.outcome, event.reason = EventOutcome.THROTTLED, "stale_event"
+        return event
     reason = surveys.throttle_reason(survey, contact, ticket, now=now)
     if reason:
         event.outcome, event.reason = EventOutcome.THROTTLED, reason
         return event
-    created = surveys.invite(survey, contact, ticket=ticket, project=project, send_after=now + timedelta(hours=survey.delay_hours), now=now)
+    send_after = max(now, happened + timedelta(hours=survey.delay_hours))
+    created = surveys.invite(survey, contact, ticket=ticket, project=project, send_after=send_after, now=now)
     event.outcome = EventOutcome.INVITED
     event.invitation_id = created.invitation.id
     return event
 
 
+def event_time(data: EventData, now: datetime) -> datetime:
+    """When what the survey asks about happened: the ticket was closed, the
+    installation completed (else the event's occurred_at). The survey's delay
+    counts from there, not from a late delivery. A time in the future beyond
+    CLOCK_SKEW counts as now."""
+    happened = (data.ticket or {}).get("closed_at") or (data.project or {}).get("completed_at") or data.occurred_at
+    return now if happened > now + CLOCK_SKEW else happened
+
+
 def upsert_account(values: dict) -> Account:
-    account = db.session.scalar(select(Account).where(Account.external_id == values["external_id"]))
+    """Find (and lock) or create the account. The lock (FOR NO KEY UPDATE:
+    rows that merely reference the account are not blocked) makes concurrent
+    events write the account one after the other, before either locks a contact."""
+    account = db.session.scalars(
+        select(Account)
+        .where(Account.external_id == values["external_id"])
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).first()
     if account is None:
         account = Account(external_id=values["external_id"], name=values["name"] or values["external_id"])
         db.session.add(account)
@@ -336,7 +499,7 @@ def upsert_account(values: dict) -> Account:
     if values.get("contract_renewal_on"):
         account.contract_renewal_on = values["contract_renewal_on"]
     if values.get("account_manager_email"):
-        manager = db.session.scalar(select(StaffUser).where(StaffUser.email == values["account_manager_email"].lower()))
+        manager = db.session.scalar(select(StaffUser).where(StaffUser.email == values["account_manager_email"]))
         if manager is not None:
             account.account_manager_id = manager.id
     db.session.flush()
@@ -344,6 +507,8 @@ def upsert_account(values: dict) -> Account:
 
 
 def upsert_contact(account: Account, values: dict) -> Contact:
+    """Find (and lock, see ``surveys.lock_contact``) or create the contact.
+    A new contact needs no lock: no other transaction sees it before commit."""
     contact = None
     if values.get("external_id"):
         contact = db.session.scalar(select(Contact).where(Contact.external_id == values["external_id"]))
@@ -352,6 +517,12 @@ def upsert_contact(account: Account, values: dict) -> Contact:
     if contact is None:
         contact = Contact(account_id=account.id, email=values["email"], name=values["name"], language=values["language"] or "de")
         db.session.add(contact)
+    else:
+        contact = surveys.lock_contact(contact.id)
+        if contact.email != values["email"] and db.session.scalar(
+            select(Contact.id).where(Contact.account_id == contact.account_id, Contact.email == values["email"], Contact.id != contact.id)
+        ):
+            raise EventError("contact.email", "belongs to another contact of this account")
     contact.email = values["email"]
     contact.name = values["name"] or contact.name
     if values.get("language"):

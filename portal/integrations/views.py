@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import abort, jsonify, request
 
 from portal.extensions import csrf, limiter
 from portal.integrations import bp, services
 from portal.integrations.satisfaction import account_satisfaction, ticket_satisfaction
+from portal.integrations.schema import EVENT_SCHEMA
+from portal.transactions import run_in_transaction
 
 csrf.exempt(bp)  # machine clients authenticate with signatures and bearer tokens, not cookies
 
@@ -34,15 +34,21 @@ def receive_event():
     except services.SignatureError as error:
         return _error(401, "Portal-Signature", str(error))
     try:
-        payload = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return _error(400, "body", "must be UTF-8 JSON")
-    try:
-        data = services.parse_event(payload)
+        data = services.parse_event(services.load_json(body))
+        result = run_in_transaction(lambda: services.ingest(integration, data))
+    except services.BodyError as error:
+        return _error(400, error.field, error.reason)
     except services.EventError as error:
         return _error(422, error.field, error.reason)
-    result = services.ingest(integration, data)
     return jsonify(result.as_json()), 202
+
+
+@bp.get("/schema/event.json")
+def event_schema():
+    """The JSON Schema of an event body, for integrators (no secrets in it)."""
+    response = jsonify(EVENT_SCHEMA)
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
 
 
 def _api_integration():

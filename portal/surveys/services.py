@@ -107,9 +107,16 @@ SUPPRESSION_CHECKS: list = []
 
 def lock_contact(contact_id: int) -> Contact:
     """Lock the contact row for the rest of the transaction (PostgreSQL; SQLite's
-    BEGIN IMMEDIATE already serialises writers)."""
+    BEGIN IMMEDIATE already serialises writers).
+
+    FOR NO KEY UPDATE: two lockers wait for each other, but rows that merely
+    reference the contact (tickets, invitations) take a key-share lock that
+    does not conflict, so this lock never has to wait for, or upgrade over,
+    such a share lock. Take it before writing anything that references the
+    contact (event intake does, in integrations.services.upsert_contact).
+    """
     return db.session.scalars(
-        select(Contact).where(Contact.id == contact_id).with_for_update().execution_options(populate_existing=True)
+        select(Contact).where(Contact.id == contact_id).with_for_update(key_share=True).execution_options(populate_existing=True)
     ).one()
 
 
