@@ -99,7 +99,7 @@ def test_language_switch_remembers_the_choice_and_stays_on_the_page(client):
     assert "Anmelden" in client.get("/login").get_data(as_text=True)
 
 
-@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example"])
+@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "/\t/evil.example", "//[", "/\r\nSet-Cookie: x=1"])
 def test_language_switch_never_redirects_off_site(client, target):
     from tests.conftest import csrf_token
 

@@ -78,7 +78,7 @@ def login():
             db.session.commit()
             return see_other(target)
         form.password.errors.append(_("Email or password is incorrect."))
-    return render("auth/login.html", "login_form", form=form, status=200 if request.method == "GET" else 401)
+    return render("auth/login.html", "login_form", form=form, status=401 if request.method == "POST" else 200)
 
 
 @bp.post("/logout")

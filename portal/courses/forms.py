@@ -5,15 +5,16 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.courses.services import DEFAULT_LINK_DAYS, MAX_LINK_DAYS
 from portal.web.i18n import lazy_gettext as _l
+from portal.web.inputs import PlainText
 
 
 class IdentifyForm(FlaskForm):
     """Who is taking the course: name and email, remembered on this device."""
 
-    name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=200)], render_kw={"autocomplete": "name"})
+    name = StringField(_l("Your name"), validators=[DataRequired(), PlainText(), Length(max=200)], render_kw={"autocomplete": "name"})
     email = EmailField(
         _l("Your work email"),
-        validators=[DataRequired(), Email(), Length(max=254)],
+        validators=[DataRequired(), PlainText(), Email(), Length(max=254)],
         description=_l("We use it only to bring you back to your progress on another device."),
         render_kw={"autocomplete": "email", "inputmode": "email"},
     )

@@ -42,6 +42,7 @@ from portal.extensions import db
 from portal.timeutil import utcnow
 from portal.tokens import hash_token, new_token
 from portal.web.i18n import lazy_gettext as _l
+from portal.web.inputs import parse_int
 
 DEFAULT_LINK_DAYS = 90
 MAX_LINK_DAYS = 730
@@ -482,9 +483,9 @@ def parse_answers(lesson: Lesson, form: dict[str, str]) -> tuple[dict[int, int],
     answers: dict[int, int] = {}
     missing: list[int] = []
     for index, question in enumerate(lesson.quiz.questions if lesson.quiz else ()):
-        raw = form.get(f"q{index}", "")
-        if raw.isdigit() and int(raw) < len(question.options):
-            answers[index] = int(raw)
+        chosen = parse_int(form.get(f"q{index}"), high=len(question.options) - 1)
+        if chosen is not None:
+            answers[index] = chosen
         else:
             missing.append(index)
     return answers, missing

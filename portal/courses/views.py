@@ -30,6 +30,7 @@ from portal.courses.models import CourseAccessLink, Learner, LinkStatus
 from portal.customers import services as customers
 from portal.extensions import db, limiter
 from portal.web.errors import error_response
+from portal.web.inputs import validates_own_text
 from portal.web.rendering import render, see_other, wants_fragment
 from portal.web.security import token_page_headers
 
@@ -220,6 +221,7 @@ token_guessing_limit = limiter.shared_limit(
 
 
 @bp.route("/learn/<token>", methods=["GET", "POST"])
+@validates_own_text  # the identify form says which field has characters we cannot keep
 @token_guessing_limit
 @limiter.limit("30 per minute", methods=["POST"], scope="course-identify")  # each may send a sign-in email
 def access(token: str):

@@ -13,6 +13,7 @@ from portal.customers.forms import AccountFilterForm
 from portal.customers.models import SERVICE_TYPES, TICKET_CATEGORIES
 from portal.integrations.models import EventOutcome
 from portal.integrations.services import account_timeline
+from portal.web.inputs import parse_int
 from portal.web.rendering import render
 
 
@@ -48,7 +49,7 @@ def account(account_id: int):
     account = services.get_account(account_id) or abort(404)
     if not services.can_view_account(current_user, account):
         abort(403)
-    shown = request.args.get("tickets", services.TICKETS_SHOWN, type=int)
+    shown = parse_int(request.args.get("tickets"), services.TICKETS_SHOWN)
     shown = min(max(shown, 1), services.MAX_TICKETS_SHOWN)
     tickets = services.recent_tickets(account, limit=shown + 1)
     return render(

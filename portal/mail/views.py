@@ -9,6 +9,7 @@ from portal.auth.access import admin_required
 from portal.extensions import db
 from portal.mail import bp, services
 from portal.mail.models import MessageStatus, OutboxMessage
+from portal.web.inputs import parse_int
 from portal.web.rendering import render, see_other, wants_fragment
 
 
@@ -18,7 +19,7 @@ def outbox():
     status = request.args.get("status", "")
     if status and status not in MessageStatus.ALL:
         abort(400)
-    page_number = request.args.get("page", 1, type=int)
+    page_number = parse_int(request.args.get("page"), 1)
     page = services.list_messages(status or None, page_number)
     return render("mail/outbox.html", "messages", page=page, selected_status=status, statuses=MessageStatus.LABELS)
 

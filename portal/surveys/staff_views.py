@@ -27,6 +27,7 @@ from portal.surveys.forms import EmailTemplateForm, NewSurveyForm, QuestionForm,
 from portal.surveys.models import LANGUAGES, QuestionType, SurveyKind
 from portal.surveys.services import localized
 from portal.web.i18n import lazy_gettext as _l
+from portal.web.inputs import parse_int
 from portal.web.rendering import render, see_other, wants_fragment
 
 TEMPLATE = "surveys/staff/survey.html"
@@ -145,7 +146,7 @@ def _editor(survey, blocks="questions", *, status=200, oob=(), notice: Notice | 
     page = definitions.preview_page(
         survey,
         _language(args.get("page_language")),
-        position if position is not None else args.get("step", type=int),
+        position if position is not None else parse_int(args.get("step")),
         args.get("category", "detractor"),
     )
     email_language = _language(args.get("email_language"))
@@ -237,7 +238,7 @@ def definition(survey_id: int):
     adding = request.args.get("add") if _can_edit() else None
     if adding is not None and adding not in QuestionType.ALL:
         adding = None
-    editing = request.args.get("edit", type=int) if _can_edit() else None
+    editing = parse_int(request.args.get("edit")) if _can_edit() else None
     return _editor(survey, "questions", adding=adding, editing=editing)
 
 
@@ -372,9 +373,7 @@ def move_question(survey_id: int, question_id: int):
     direction = request.form.get("direction")
     if direction in ("up", "down"):
         target = question.position + (-1 if direction == "up" else 1)
-    elif request.form.get("position", "").isdigit():
-        target = int(request.form["position"])
-    else:
+    elif (target := parse_int(request.form.get("position"))) is None:
         abort(400)
     definitions.move_question(question, target)
     db.session.commit()

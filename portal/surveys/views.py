@@ -14,6 +14,7 @@ from portal.surveys import bp, services
 from portal.surveys.models import QuestionType
 from portal.web import guessing
 from portal.web.errors import error_response
+from portal.web.inputs import parse_int, validates_own_text
 from portal.web.rendering import render, see_other, wants_fragment
 from portal.web.security import token_page_headers
 
@@ -57,6 +58,7 @@ def survey_page(token: str):
 
 @bp.post("/s/<token>")
 @csrf.exempt  # the secret token in the URL authorises the answer
+@validates_own_text  # parse_answer drops NUL from answers; question and lang are matched against known values
 def answer(token: str):
     link = _load(token)
     if link.is_expired():
@@ -94,16 +96,14 @@ def _shown_language() -> dict:
 
 def _requested_question(survey):
     """?q=<position> shows an earlier question again (the back link)."""
-    position = request.args.get("q", type=int)
-    if position is None:
-        return None
     questions = survey.questions
-    return questions[position - 1] if 1 <= position <= len(questions) else None
+    position = parse_int(request.args.get("q"), low=1, high=len(questions))
+    return questions[position - 1] if position is not None else None
 
 
 def _posted_question(survey):
     values = request.form.getlist("question")
-    question_id = int(values[0]) if len(values) == 1 and values[0].isdigit() else None
+    question_id = parse_int(values[0]) if len(values) == 1 else None
     question = next((q for q in survey.questions if q.id == question_id), None)
     if question is None:
         abort(400)

@@ -11,7 +11,7 @@ from flask_login import current_user
 from portal.web import bp
 from portal.web.i18n import LANGUAGE_NAMES
 from portal.web.i18n import lazy_gettext as _l
-from portal.web.urls import this_url
+from portal.web.urls import this_url, url_with_args
 
 #: The staff navigation, in order. An entry appears once its feature exists
 #: and only for the roles its view admits.
@@ -82,6 +82,10 @@ def layout_context() -> dict:
         "staff_navigation": staff_navigation,
         "this_url": this_url,
     }
+
+
+# A global, not a context variable: macros imported without context use it.
+bp.add_app_template_global(url_with_args)
 
 
 @bp.app_template_filter("hours")

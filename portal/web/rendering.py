@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Response, make_response, redirect, render_template, request
 from jinja2_fragments.flask import render_block, render_blocks
@@ -45,10 +44,13 @@ def see_other(location: str) -> Response:
 
 
 def safe_next(target: str | None, fallback: str) -> str:
-    """Only local paths: never redirect a user to another site."""
-    if not target:
+    """Only local paths: never redirect a user to another site.
+
+    Control characters are refused too: browsers drop tabs and line breaks
+    inside URLs (so "/<tab>/evil.example" leads off-site), and a line break
+    cannot go into a Location header."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return fallback
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if any(c < " " or c == "\x7f" for c in target):
         return fallback
     return target

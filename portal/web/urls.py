@@ -22,3 +22,15 @@ def this_url(**changes: str) -> str:
     args = request.args.to_dict()
     args.update(changes)
     return f"{quote(request.script_root + request.path)}?{urlencode(args)}"
+
+
+#: The keywords url_for takes for itself: query arguments with these names
+#: cannot be passed on as values (``?_scheme=x`` would make url_for fail).
+URL_FOR_KEYWORDS = frozenset({"endpoint", "_anchor", "_method", "_scheme", "_external"})
+
+
+def url_with_args(endpoint: str, args: dict[str, str], **changes) -> str:
+    """url_for with this page's query arguments (for pagers), some changed."""
+    values = {key: value for key, value in args.items() if key not in URL_FOR_KEYWORDS}
+    values.update(changes)
+    return url_for(endpoint, **values)

@@ -1,0 +1,248 @@
+"""What a browser (or someone posing as one) can send never ends in a 500:
+oversized bodies, numbers no integer type holds, NUL bytes, bytes that are
+not UTF-8. Each gets the normal error page (or a form error), in the user's
+language, and nothing is written."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from portal.auth.models import Role, StaffUser
+from portal.courses.models import Learner, QuizAttempt
+from portal.customers.models import Contact
+from portal.surveys.models import Answer, Invitation, Response
+from portal.tokens import new_token
+from portal.web.inputs import MAX_INT, parse_int
+from tests.conftest import PASSWORD, csrf_token, ticket_closed_event
+from tests.course_content import write_test_courses
+
+HTMX = {"HX-Request": "true"}
+GERMAN = {"Accept-Language": "de"}
+OVERSIZED = "x" * (3 * 1024 * 1024)  # over MAX_CONTENT_LENGTH (2 MB)
+HUGE = "99999999999999999999"
+QUIZ = "/learn/courses/net-basics/lessons/quiz"
+
+
+@pytest.fixture
+def app_config(app_config, tmp_path):
+    return {**app_config, "PORTAL_CONTENT_DIR": str(write_test_courses(tmp_path / "content"))}
+
+
+def count(db, model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def assert_error_page(response, status: int, title: str, htmx: bool = False) -> None:
+    html = response.get_data(as_text=True)
+    assert response.status_code == status, html[:500]
+    assert 'class="error-box"' in html and title in html
+    assert ("<html" in html) is not htmx
+
+
+# --- bodies over the size limit -----------------------------------------------------
+
+
+def multipart(fields: dict[str, str]) -> tuple[bytes, str]:
+    """A multipart/form-data body built in memory (the test client would spool
+    a large one to a temporary file that nobody closes when the app refuses it)."""
+    boundary = "portal-test-boundary"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n' for name, value in fields.items()]
+    return ("".join(parts) + f"--{boundary}--\r\n").encode(), f"multipart/form-data; boundary={boundary}"
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+@pytest.mark.parametrize("kind", ["body", "field"])
+def test_an_oversized_survey_answer_is_a_413_page_and_records_nothing(client, db, make_invitation, htmx, kind):
+    invitation, token = make_invitation(kind="nps")
+    question = invitation.survey.questions[0]
+    headers = {**GERMAN, **(HTMX if htmx else {})}
+    if kind == "body":
+        response = client.post(f"/s/{token}", data={"question": question.id, "answer": "9", "comment": OVERSIZED}, headers=headers)
+    else:  # under the body limit, but one field over MAX_FORM_MEMORY_SIZE
+        body, content_type = multipart({"question": str(question.id), "answer": "9", "comment": "x" * (600 * 1024)})
+        response = client.post(f"/s/{token}", data=body, content_type=content_type, headers=headers)
+    assert_error_page(response, 413, "Datenmenge zu groß", htmx)
+    assert response.headers["Cache-Control"] == "no-store"  # still a secret-link page
+    assert count(db, Response) == count(db, Answer) == 0
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_an_oversized_opt_out_is_a_413_page_and_changes_nothing(client, db, make_invitation, htmx):
+    invitation, _token = make_invitation()
+    raw, db.session.get(Invitation, invitation.id).unsubscribe_token_hash = new_token()
+    response = client.post(f"/u/{raw}", data={"confirm": OVERSIZED}, headers={**GERMAN, **(HTMX if htmx else {})})
+    assert_error_page(response, 413, "Datenmenge zu groß", htmx)
+    assert db.session.get(Contact, invitation.contact_id).survey_opt_out is False
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_an_oversized_course_sign_up_is_a_413_page_and_creates_no_learner(client, db, make_access_link, htmx):
+    _link, token = make_access_link()
+    data = {"csrf_token": csrf_token(client, f"/learn/{token}"), "name": OVERSIZED, "email": "lena@mueller.example"}
+    response = client.post(f"/learn/{token}", data=data, headers={**GERMAN, **(HTMX if htmx else {})})
+    assert_error_page(response, 413, "Datenmenge zu groß", htmx)
+    assert count(db, Learner) == 0
+
+
+def test_a_body_cut_short_is_a_400_page(client, db, make_invitation):
+    invitation, token = make_invitation(kind="nps")
+    data = f"question={invitation.survey.questions[0].id}&answer=9"
+    response = client.post(f"/s/{token}", data=data, content_type="application/x-www-form-urlencoded", environ_overrides={"CONTENT_LENGTH": "1000"})
+    assert_error_page(response, 400, "The request could not be processed")
+    assert count(db, Response) == 0
+
+
+# --- numbers --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("question", ["9" * 5000, "²", HUGE])
+def test_a_nonsense_question_number_in_an_answer_is_a_400_page(client, db, make_invitation, make_contact, question):
+    _invitation, token = make_invitation(kind="nps", contact=make_contact(language="en"))
+    response = client.post(f"/s/{token}", data={"question": question, "answer": "9"})
+    assert_error_page(response, 400, "The request could not be processed")
+    assert count(db, Response) == 0
+
+
+def test_ids_past_the_database_integer_are_a_404_page(login_as, make_account):
+    admin = login_as(Role.ADMIN)
+    for path in [
+        f"/staff/accounts/{HUGE}",
+        f"/staff/accounts/{2**31}",
+        f"/staff/accounts/{2**63}",
+        f"/staff/outbox/{HUGE}",
+        f"/staff/courses/learners/{HUGE}",
+        f"/staff/courses/accounts/{HUGE}",
+        f"/staff/surveys/{HUGE}/preview/page",
+        "/staff/accounts/١",  # other scripts' digits are not ids either
+    ]:
+        assert_error_page(admin.get(path), 404, "Page not found")
+    assert admin.get(f"/staff/accounts/{MAX_INT}").status_code == 404  # the largest id reaches the view: no such account
+    assert admin.get(f"/staff/accounts/{make_account().id}").status_code == 200
+
+
+@pytest.mark.parametrize("position", ["9" * 5000, HUGE, "²"])
+def test_a_nonsense_move_target_is_a_400(login_as, db, make_survey, position):
+    admin = login_as(Role.ADMIN)
+    survey = make_survey("nps")
+    first = survey.questions[0]
+    response = admin.post(f"/staff/surveys/{survey.id}/questions/{first.id}/move", data={"csrf_token": admin.csrf, "position": position})
+    assert_error_page(response, 400, "The request could not be processed")
+    assert first.position == 1
+
+
+@pytest.mark.parametrize("answer", ["9" * 5000, "²", "١"])
+def test_nonsense_quiz_answers_are_unanswered_questions(db, make_account, make_access_link, make_learner, learner_client, answer):
+    link, _token = make_access_link(make_account(service_types=["sip_trunk"]))
+    client = learner_client(make_learner(link))
+    data = {"csrf_token": csrf_token(client, "/learn/courses/"), "q0": answer, "q1": "0"}
+    response = client.post(QUIZ + "/quiz", data=data)
+    assert response.status_code == 422 and "Please answer every question." in response.get_data(as_text=True)
+    assert count(db, QuizAttempt) == 0
+
+
+@given(st.one_of(st.text(), st.from_regex(r"\A[0-9]{1,12}\Z"), st.none()))
+def test_parse_int_never_fails_and_stays_in_range(value):
+    number = parse_int(value, low=1, high=MAX_INT)
+    assert number is None or 1 <= number <= MAX_INT
+    if number is not None:
+        assert str(number) == value.lstrip("0")
+
+
+# --- text the database cannot store, and bytes that are not text ------------------------------
+
+
+def test_nul_in_the_login_form_is_a_400_page_and_signs_nobody_in(client, db, make_staff):
+    user = make_staff(Role.ADMIN, email="admin@staff.example")
+    for email, password in [("admin@staff.example\x00", PASSWORD), ("admin@staff.example", PASSWORD + "\x00")]:
+        response = client.post("/login", data={"email": email, "password": password, "csrf_token": csrf_token(client)}, headers=GERMAN)
+        assert_error_page(response, 400, "Die Anfrage konnte nicht verarbeitet werden")
+    assert db.session.get(StaffUser, user.id).last_login_at is None
+    assert client.get("/staff/").status_code == 302  # still signed out
+
+
+def test_control_characters_in_a_learner_name_are_a_field_error(client, db, make_access_link):
+    _link, token = make_access_link()
+    for name in ["Lena\x00Vogel", "Lena\x1bVogel", "Lena\x7fVogel"]:
+        data = {"csrf_token": csrf_token(client, f"/learn/{token}"), "name": name, "email": "lena@mueller.example"}
+        for headers in ({}, HTMX):
+            response = client.post(f"/learn/{token}", data=data, headers=headers)
+            html = response.get_data(as_text=True)
+            assert response.status_code == 422 and "This contains characters that are not allowed." in html
+            assert 'name="name"' in html and ("<html" in html) is (headers == {})
+    assert count(db, Learner) == 0
+    # Spacing pasted from a spreadsheet is only spacing: kept as one space.
+    data = {"csrf_token": csrf_token(client, f"/learn/{token}"), "name": "Lena\tVogel", "email": "lena@mueller.example"}
+    assert client.post(f"/learn/{token}", data=data).status_code == 303
+    assert db.session.scalar(select(Learner.name)) == "Lena Vogel"
+
+
+def test_nul_in_a_learner_email_is_a_field_error(client, db, make_access_link):
+    _link, token = make_access_link()
+    data = {"csrf_token": csrf_token(client, f"/learn/{token}"), "name": "Lena Vogel", "email": "lena@mueller.example\x00"}
+    response = client.post(f"/learn/{token}", data=data)
+    assert response.status_code == 422 and "This contains characters that are not allowed." in response.get_data(as_text=True)
+    assert count(db, Learner) == 0
+
+
+@pytest.mark.parametrize("path", ["/staff/accounts/?q=M%00ller", "/staff/courses/?q=%00", "/staff/outbox/?status=%00", "/staff/?lang=%00"])
+def test_nul_in_a_search_or_filter_is_a_400_page(login_as, path):
+    admin = login_as(Role.ADMIN)
+    assert_error_page(admin.get(path), 400, "The request could not be processed")
+    assert_error_page(admin.get(path, headers=HTMX), 400, "The request could not be processed", htmx=True)
+
+
+def test_nul_in_a_survey_link_is_a_400_page_that_saves_nothing(client, db, make_invitation, make_contact):
+    invitation, token = make_invitation(kind="nps", contact=make_contact(language="en"))
+    question = invitation.survey.questions[0]
+    assert_error_page(client.get(f"/s/{token}?lang=%00"), 400, "The request could not be processed")
+    response = client.post(f"/s/{token}?lang=%00", data={"question": question.id, "answer": "9"})
+    assert_error_page(response, 400, "The request could not be processed")
+    assert count(db, Response) == 0
+
+
+def test_a_query_string_that_is_not_utf8_is_a_400_page(client, login_as):
+    for who in (client, login_as(Role.ADMIN)):
+        response = who.get("/staff/accounts/", environ_overrides={"QUERY_STRING": "q=M\xfcller"})  # a raw latin-1 byte
+        assert_error_page(response, 400, "The request could not be processed")
+
+
+# --- redirects, methods, pagers --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["//[", "/\r\nSet-Cookie: x=1", "/\t/evil.example", "/staff/\x7f"])
+def test_a_broken_next_after_sign_in_goes_to_the_dashboard(client, make_staff, target):
+    user = make_staff(Role.ADMIN)
+    data = {"email": user.email, "password": PASSWORD, "next": target, "csrf_token": csrf_token(client)}
+    response = client.post("/login", data=data)
+    assert response.status_code == 303 and response.location == "/staff/"
+
+
+def test_head_and_options_of_the_login_page(client):
+    assert client.head("/login").status_code == 200
+    assert client.options("/login").status_code == 200
+
+
+def test_a_pager_ignores_query_names_url_for_keeps_for_itself(login_as, make_message):
+    for _ in range(51):
+        make_message(status="failed")
+    admin = login_as(Role.ADMIN)
+    response = admin.get("/staff/outbox/?_scheme=javascript&_external=1&endpoint=auth.login&_anchor=x&status=failed")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'href="/staff/outbox/?status=failed&amp;page=2"' in html
+
+
+def test_a_webhook_sent_with_a_form_content_type_still_has_its_raw_body(client, integration):
+    """curl -d sends application/x-www-form-urlencoded: checking the form must
+    not use up the body the signature is computed over."""
+    import json
+
+    from portal.integrations.services import sign
+
+    body = json.dumps(ticket_closed_event()).encode()
+    headers = {"Portal-Key": integration.integration.key_id, "Portal-Signature": sign(integration.signing_secret, body)}
+    response = client.post("/api/v1/events", data=body, content_type="application/x-www-form-urlencoded", headers=headers)
+    assert response.status_code == 202, response.get_data(as_text=True)
