@@ -58,6 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
+    from portal.web import transaction
     from portal.web.i18n import install_template_gettext, select_locale
 
     db.init_app(app)
@@ -69,6 +70,7 @@ def _init_extensions(app: Flask) -> None:
     htmx.init_app(app)
     limiter.init_app(app)
     app.before_request(mark_write_intent_for_unsafe_methods)
+    transaction.init_app(app)
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():

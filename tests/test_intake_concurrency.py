@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from portal import transactions
+from portal.web import transaction as transactions
 from portal.customers.models import Account
 from portal.integrations.models import Event
 from portal.integrations.services import sign

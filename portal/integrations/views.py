@@ -8,7 +8,7 @@ from portal.extensions import csrf, limiter
 from portal.integrations import bp, services
 from portal.integrations.satisfaction import account_satisfaction, ticket_satisfaction
 from portal.integrations.schema import EVENT_SCHEMA
-from portal.transactions import run_in_transaction
+from portal.web.transaction import run_in_transaction
 
 csrf.exempt(bp)  # machine clients authenticate with signatures and bearer tokens, not cookies
 

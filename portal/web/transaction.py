@@ -1,20 +1,31 @@
-"""One unit of work, committed once, and tried again when it lost a race.
+"""Units of work: the one place that commits (DESIGN.md §4).
 
-Concurrent requests can make a correct transaction fail through no fault of
-its own: PostgreSQL breaks a deadlock by aborting one side (SQLSTATE 40P01),
-aborts a transaction it cannot serialise (40001), and a unique constraint
-tells the slower of two inserts of the same row that it lost (an
-IntegrityError). Run again from the start, such a unit of work sees what the
-winner committed and goes on. Anything else is rolled back and raised.
+Services change state and flush; they never commit. What commits is the
+unit of work around them, and it commits once:
+
+- **a request**: :func:`init_app` makes every response below 400 commit and
+  every other response (a 422 form error, a 404, a 500) roll back. Views
+  never commit; an exception rolls back too.
+- **a request that may lose a race** (two deliveries of one event, two
+  answers at once, a course sign-in racing another) wraps its work in
+  :func:`run_in_transaction`, which commits it and runs it again from the
+  start when it lost: PostgreSQL breaks a deadlock by aborting one side
+  (SQLSTATE 40P01), aborts a transaction it cannot serialise (40001), and a
+  unique constraint tells the slower of two inserts that it lost (an
+  IntegrityError). Run again, the work sees what the winner committed.
+- **a job or a CLI command**: ``with unit_of_work():`` around each piece of
+  work that must stand or fall together.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
+from flask import Flask, Response
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from portal.extensions import db
@@ -55,3 +66,27 @@ def run_in_transaction(fn: Callable[[], T], *, attempts: int = DEFAULT_ATTEMPTS,
                 raise
             time.sleep(random.uniform(0, BACKOFF_SECONDS * 2**attempt))
             attempt += 1
+
+
+@contextmanager
+def unit_of_work() -> Iterator[None]:
+    """Commit what the block did, or roll it back if it raised."""
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def _finish_request(response: Response) -> Response:
+    if response.status_code < 400:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Commit each request once, after its view, if it succeeded."""
+    app.after_request(_finish_request)
