@@ -558,7 +558,7 @@ def learner_client(app):
     def _client(learner, link=None):
         from itsdangerous import URLSafeTimedSerializer
 
-        from portal.courses.views import LEARNER_COOKIE, LEARNER_COOKIE_PATH
+        from portal.courses.identity import LEARNER_COOKIE, LEARNER_COOKIE_PATH
 
         link_id = link.id if link is not None else learner.access_link_id
         value = URLSafeTimedSerializer(app.secret_key, salt="portal.courses.learner").dumps({"learner": learner.id, "link": link_id})

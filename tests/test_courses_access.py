@@ -9,8 +9,13 @@ EXPIRED are the right person after staff withdrew the link or it ran out.
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 
+from portal.courses import services
+from portal.courses.models import Learner
+from portal.mail.models import OutboxMessage
 from portal.timeutil import utcnow
+from portal.web.transaction import run_in_transaction
 from tests.conftest import csrf_token
 from tests.course_content import write_test_courses
 
@@ -123,3 +128,62 @@ def test_guessing_tokens_is_rate_limited(app, make_account, make_access_link):
         assert client.get(f"/learn/sign-in/guess{n}").status_code == 404
     assert client.get("/learn/guess-more").status_code == 429
     assert client.get(f"/learn/{token}").status_code == 429  # the address is blocked for a while
+
+
+# --- who may sign in with which email on an access link (the rule itself, without HTTP) ---------
+
+
+def sign_in_emails(db, learner) -> int:
+    return db.session.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.to_address == learner.email))
+
+
+def learners(db) -> int:
+    return db.session.scalar(select(func.count(Learner.id)))
+
+
+def test_a_new_address_signs_in_as_a_new_learner(db, people):
+    link = people["link"]
+    outcome = services.identify(link, name=" Jan  Roth ", email=" Jan@Kunde.example ", language="de", remembered=None)
+    assert outcome.let_in and not outcome.sent
+    assert (outcome.learner.name, outcome.learner.email, outcome.learner.account_id) == ("Jan Roth", "jan@kunde.example", link.account_id)
+    assert learners(db) == 3
+
+
+@pytest.mark.parametrize("remembered", ["nobody", "a colleague", "a learner of another account"])
+def test_a_known_address_is_not_enough_to_sign_in_as_that_learner(db, people, make_learner, remembered):
+    learner, link = people["learner"], people["link"]
+    device = {"nobody": None, "a colleague": make_learner(link), "a learner of another account": people["other"]}[remembered]
+    before = learners(db)
+    outcome = services.identify(link, name="Mallory", email=learner.email.upper(), language="en", remembered=device)
+    assert not outcome.let_in and outcome.learner.id == learner.id
+    assert outcome.sent and sign_in_emails(db, learner) == 1  # only the mailbox's owner gets in
+    again = services.identify(link, name="Mallory", email=learner.email, language="en", remembered=device)
+    assert not again.let_in and not again.sent and sign_in_emails(db, learner) == 1  # no mail bombing
+    assert learners(db) == before
+    assert not services.may_sign_in_as(learner, device)
+
+
+def test_the_device_remembered_as_the_learner_signs_in_again(db, people):
+    learner, link = people["learner"], people["link"]
+    outcome = services.identify(link, name="Anything", email=learner.email, language="en", remembered=learner)
+    assert outcome.let_in and outcome.learner.id == learner.id and not outcome.sent
+    assert sign_in_emails(db, learner) == 0 and services.may_sign_in_as(learner, learner) and services.may_sign_in_as(None, None)
+
+
+def test_the_slower_of_two_first_sign_ins_with_one_address_is_run_again(db, people, monkeypatch):
+    """The other request created the learner between our look-up and our insert:
+    the unique key refuses the insert, run_in_transaction runs the sign-in again,
+    and the rule then applies to the learner the faster request made."""
+    learner, link = people["learner"], people["link"]
+    real_find = services.find_learner
+    looked_up = []
+
+    def find_learner_before_the_other_commit(account_id, email):
+        looked_up.append(email)
+        return None if len(looked_up) == 1 else real_find(account_id, email)
+
+    monkeypatch.setattr(services, "find_learner", find_learner_before_the_other_commit)
+    outcome = run_in_transaction(lambda: services.identify(link, name="Lena", email=learner.email, language="en", remembered=None))
+    assert len(looked_up) == 2 and outcome.learner.id == learner.id
+    assert not outcome.let_in and outcome.sent
+    assert learners(db) == 2

@@ -22,7 +22,7 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from portal.auth.models import Role
-from portal.courses.views import LEARNER_COOKIE_PATH
+from portal.courses.identity import LEARNER_COOKIE_PATH
 from portal.tokens import new_token
 from portal.web.inputs import BoundedIntegerConverter
 

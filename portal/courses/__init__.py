@@ -21,4 +21,4 @@ def _load_catalog(state) -> None:
     app.extensions["courses_catalog"] = store
 
 
-from portal.courses import models, views  # noqa: E402,F401
+from portal.courses import models, staff_views, views  # noqa: E402,F401

@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from portal.extensions import db, write_intent
+from portal.web.transaction import unit_of_work
 
 
 @click.group("content", help="Course content in content/.")
@@ -63,15 +64,15 @@ def link(external_id: str, course_slugs: tuple[str, ...], days: int | None, remi
     if account is None:
         raise click.ClickException(f"No account with the customer number {external_id}.")
     try:
-        access_link, raw = services.create_access_link(
-            account,
-            course_slugs=list(course_slugs) or None,
-            days=days or services.DEFAULT_LINK_DAYS,
-            reminder_days=reminder_days,
-        )
+        with unit_of_work():
+            access_link, raw = services.create_access_link(
+                account,
+                course_slugs=list(course_slugs) or None,
+                days=days or services.DEFAULT_LINK_DAYS,
+                reminder_days=reminder_days,
+            )
     except services.CourseError as error:
         raise click.ClickException(str(error)) from error
-    db.session.commit()
     scope = ", ".join(access_link.course_slugs) if access_link.course_slugs else "all courses for the account's services"
     click.echo(f"Access link for {account.name} ({scope}), valid until {access_link.expires_at:%Y-%m-%d}:", err=True)
     click.echo(services.access_url(raw))

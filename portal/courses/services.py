@@ -1,4 +1,5 @@
-"""Courses: access links, learners, progress, quizzes, reminders. No request, no templates.
+"""Courses for learners: access links, learners, progress, quizzes, reminders.
+No request, no templates. What only staff pages show is in overviews.py.
 
 Security rules kept here (DESIGN.md §7):
 
@@ -9,7 +10,8 @@ Security rules kept here (DESIGN.md §7):
   cannot reveal another account's learners or progress.
 - Somebody who identifies with the email of an existing learner is not let
   in: the learner gets a one-time link by email instead (the access link is
-  shared by a whole team, so knowing a colleague's address must not be enough).
+  shared by a whole team, so knowing a colleague's address must not be enough;
+  :func:`may_sign_in_as`).
 - Completing a lesson twice is harmless: one row per learner, lesson and
   version (a unique key), so a double click or a retried POST changes nothing.
 """
@@ -36,7 +38,6 @@ from portal.courses.models import (
     LoginPurpose,
     QuizAttempt,
 )
-from portal.customers import services as customers
 from portal.customers.models import Account, AccountService
 from portal.extensions import db
 from portal.timeutil import utcnow
@@ -106,6 +107,10 @@ def find_access_link(raw_token: str) -> CourseAccessLink | None:
     return db.session.scalar(
         select(CourseAccessLink).where(CourseAccessLink.token_hash == hash_token(raw_token)).options(selectinload(CourseAccessLink.account))
     )
+
+
+def get_access_link(link_id: int) -> CourseAccessLink | None:
+    return db.session.get(CourseAccessLink, link_id)
 
 
 def revoke_access_link(link: CourseAccessLink) -> None:
@@ -217,7 +222,7 @@ def get_learner(learner_id: int) -> Learner | None:
 
 def create_learner(link: CourseAccessLink, *, name: str, email: str, language: str) -> Learner:
     """A new learner for the link's account. Callers check :func:`find_learner` first;
-    a concurrent duplicate fails on the unique key and raises CourseError."""
+    a concurrent duplicate fails on the unique key (an IntegrityError, see :func:`identify`)."""
     now = utcnow()
     learner = Learner(
         account_id=link.account_id,
@@ -228,12 +233,50 @@ def create_learner(link: CourseAccessLink, *, name: str, email: str, language: s
         created_at=now,
         last_active_at=now,
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(learner)
-    except IntegrityError as error:
-        raise CourseError(_l("This email address is already registered for this company.")) from error
+    db.session.add(learner)
+    db.session.flush()
     return learner
+
+
+def may_sign_in_as(learner: Learner | None, remembered: Learner | None) -> bool:
+    """Whether somebody who gives ``learner``'s email on an access link may be let
+    in as that learner: always for a new address (``learner`` is None), otherwise
+    only on a device already ``remembered`` as that very learner.
+
+    The access link is shared by a whole team, so knowing a colleague's address
+    must not be enough: anybody else gets a one-time link sent to that mailbox.
+    """
+    return learner is None or (remembered is not None and remembered.id == learner.id)
+
+
+@dataclass(frozen=True)
+class Identification:
+    """What giving name and email on an access link led to."""
+
+    learner: Learner
+    #: False when :func:`may_sign_in_as` refused: the learner was emailed a one-time link instead.
+    let_in: bool
+    #: Whether that email went out now (none does while the last one is fresh).
+    sent: bool = False
+
+
+def identify(link: CourseAccessLink, *, name: str, email: str, language: str, remembered: Learner | None) -> Identification:
+    """Somebody on ``link`` says who they are: let them in as the learner with
+    ``email`` (new, or remembered on this device), or email that learner a
+    one-time link, by the rule of :func:`may_sign_in_as`.
+
+    Two first sign-ins with one address at once (a second tab, a double
+    submit): the slower insert fails on the unique key. Run this in
+    ``run_in_transaction``: run again, it finds the learner the faster one
+    made, and the same rule applies as to anybody who comes after.
+    """
+    learner = find_learner(link.account_id, email)
+    if not may_sign_in_as(learner, remembered):
+        return Identification(learner, let_in=False, sent=send_sign_in_link(learner))
+    if learner is None:
+        learner = create_learner(link, name=name, email=email, language=language)
+    touch(learner, link)
+    return Identification(learner, let_in=True)
 
 
 def touch(learner: Learner | LearnerView, link: CourseAccessLink | LinkView | None = None) -> None:
@@ -545,138 +588,6 @@ def latest_attempt(learner_id: int, lesson: Lesson) -> tuple[AttemptView, QuizRe
         return None
     answers = {int(k): int(v) for k, v in (row.answers or {}).items() if str(k).isdigit() and isinstance(v, int)}
     return AttemptView(row.id, row.score_percent, row.passed, row.created_at), lesson.quiz.score(answers)
-
-
-# --- staff views ----------------------------------------------------------------------
-
-
-@dataclass
-class AccountSummary:
-    account: Account
-    learners: int = 0
-    active_links: int = 0
-    completions: int = 0
-    last_activity: datetime | None = None
-
-
-def account_summaries(user: StaffUser, limit: int = 100) -> list[AccountSummary]:
-    """Accounts the user may see that have access links or learners, most recently active first."""
-    visible = customers.visible_accounts(user).with_only_columns(Account.id)
-    now = utcnow()
-    learner_counts = dict(
-        db.session.execute(
-            select(Learner.account_id, func.count(Learner.id)).where(Learner.account_id.in_(visible)).group_by(Learner.account_id)
-        ).all()
-    )
-    last_activity = dict(
-        db.session.execute(
-            select(Learner.account_id, func.max(Learner.last_active_at)).where(Learner.account_id.in_(visible)).group_by(Learner.account_id)
-        ).all()
-    )
-    active_links = dict(
-        db.session.execute(
-            select(CourseAccessLink.account_id, func.count(CourseAccessLink.id))
-            .where(
-                CourseAccessLink.account_id.in_(visible),
-                CourseAccessLink.revoked_at.is_(None),
-                CourseAccessLink.expires_at > now,
-            )
-            .group_by(CourseAccessLink.account_id)
-        ).all()
-    )
-    any_links = set(
-        db.session.scalars(select(CourseAccessLink.account_id).where(CourseAccessLink.account_id.in_(visible)).distinct())
-    )
-    completions = dict(
-        db.session.execute(
-            select(Learner.account_id, func.count(LessonCompletion.id))
-            .join(LessonCompletion, LessonCompletion.learner_id == Learner.id)
-            .where(Learner.account_id.in_(visible))
-            .group_by(Learner.account_id)
-        ).all()
-    )
-    ids = set(learner_counts) | any_links
-    if not ids:
-        return []
-    accounts = db.session.scalars(select(Account).where(Account.id.in_(ids))).all()
-    rows = [
-        AccountSummary(
-            account=account,
-            learners=learner_counts.get(account.id, 0),
-            active_links=active_links.get(account.id, 0),
-            completions=completions.get(account.id, 0),
-            last_activity=last_activity.get(account.id),
-        )
-        for account in accounts
-    ]
-    rows.sort(key=lambda row: (row.last_activity is None, -(row.last_activity or now).timestamp(), row.account.name.lower()))
-    return rows[:limit]
-
-
-@dataclass
-class LearnerOverview:
-    learner: Learner
-    progress: dict[str, CourseProgress]
-
-    @property
-    def quiz_scores(self) -> list[tuple[Lesson, int]]:
-        return [
-            (state.lesson, state.best_score)
-            for progress in self.progress.values()
-            for state in progress.lessons
-            if state.best_score is not None
-        ]
-
-
-def learners_of(account: Account) -> list[Learner]:
-    return list(
-        db.session.scalars(
-            select(Learner)
-            .where(Learner.account_id == account.id)
-            .options(selectinload(Learner.access_link))
-            .order_by(Learner.last_active_at.desc(), Learner.id)
-        )
-    )
-
-
-def courses_for_learner(learner: Learner) -> list[Course]:
-    """The courses to report on for a learner: what their link opens, plus any
-    course they already have progress in."""
-    catalog = get_catalog()
-    shown: dict[str, Course] = {}
-    if learner.access_link is not None:
-        for course in catalog.for_audience(learner.account.service_types, learner.language, learner.access_link.course_slugs):
-            shown[course.slug] = course
-    touched = db.session.scalars(
-        select(LessonCompletion.course_slug).where(LessonCompletion.learner_id == learner.id).distinct()
-    ).all()
-    touched += db.session.scalars(select(QuizAttempt.course_slug).where(QuizAttempt.learner_id == learner.id).distinct()).all()
-    for slug in touched:
-        course = catalog.course(slug)
-        if course is not None:
-            shown.setdefault(slug, course)
-    return sorted(shown.values(), key=lambda c: (c.order, c.title))
-
-
-def account_progress(account: Account) -> list[LearnerOverview]:
-    return [LearnerOverview(learner, progress_for(learner.id, courses_for_learner(learner))) for learner in learners_of(account)]
-
-
-def completion_history(learner: Learner) -> list[LessonCompletion]:
-    """Every completion, every version, newest first."""
-    return list(
-        db.session.scalars(
-            select(LessonCompletion).where(LessonCompletion.learner_id == learner.id).order_by(LessonCompletion.completed_at.desc(), LessonCompletion.id.desc())
-        )
-    )
-
-
-def quiz_attempts_of(learner: Learner) -> list[QuizAttempt]:
-    return list(
-        db.session.scalars(
-            select(QuizAttempt).where(QuizAttempt.learner_id == learner.id).order_by(QuizAttempt.created_at.desc(), QuizAttempt.id.desc())
-        )
-    )
 
 
 # --- reminders ------------------------------------------------------------------------

@@ -227,7 +227,7 @@ def _learner(visit: Visit):
     """A learner of the SIP-trunk account, remembered by this browser (the cookie the access link sets)."""
     from itsdangerous import URLSafeTimedSerializer
 
-    from portal.courses.views import LEARNER_COOKIE, LEARNER_COOKIE_PATH
+    from portal.courses.identity import LEARNER_COOKIE, LEARNER_COOKIE_PATH
 
     account = visit.fixture("make_account")(name="Müller Logistik GmbH", service_types=["sip_trunk"])
     link, _token = visit.fixture("make_access_link")(account)
