@@ -1,7 +1,9 @@
-"""Editing survey definitions: what admins change in the staff area.
+"""Editing survey definitions: what admins change in the staff area, and
+what the editor page shows (counts, warnings, the page and email previews).
 
 Every change is validated completely before anything is assigned, so a
-rejected change leaves the survey exactly as it was (the view commits once).
+rejected change leaves the survey exactly as it was; the request commits a
+change that succeeded and rolls back one refused (portal/web/transaction.py).
 Invalid input raises :class:`DefinitionError`, whose ``errors`` map form field
 names to messages; the views put them next to the fields.
 
@@ -632,3 +634,54 @@ def preview_page(survey: Survey, language: str = "de", position: int | None = No
         language, question, position, total, localized(texts, language), category, False, "",
         untranslated=language != "de" and missing_english(question),
     )  # fmt: skip
+
+
+# --- the editor page ------------------------------------------------------------------------------
+
+
+def language_or_german(value: str | None) -> str:
+    """A preview language from the query string: one we have, else German."""
+    return value if value in LANGUAGES else "de"
+
+
+def email_preview_or_problem(survey: Survey, language: str) -> tuple[emails.RenderedEmail | None, str | None]:
+    """The sample invitation, or why its template does not render: the
+    editor shows the problem where the preview would be."""
+    try:
+        return preview_email(survey, language), None
+    except emails.EmailTemplateError as error:
+        return None, str(error)
+
+
+@dataclass(frozen=True)
+class EditorState:
+    """What the editor page shows about a survey besides its forms: counts,
+    warnings, why it cannot be activated, and the two previews."""
+
+    invitations: int
+    answered: set[int]
+    warnings: list[str]
+    problems: list[str]  # empty for an active survey
+    page: PagePreview
+    email: emails.RenderedEmail | None
+    email_problem: str | None
+    email_language: str
+    has_follow_up: bool
+
+
+def editor_state(survey: Survey, page_language: str | None, position: int | None, category: str, email_language: str | None) -> EditorState:
+    """The editor's view of ``survey``, with the previews in the languages
+    (and at the step, for the NPS category) the user chose."""
+    email_language = language_or_german(email_language)
+    email, email_problem = email_preview_or_problem(survey, email_language)
+    return EditorState(
+        invitations=invitation_count(survey),
+        answered=answered_question_ids(survey),
+        warnings=survey_warnings(survey),
+        problems=activation_problems(survey) if not survey.active else [],
+        page=preview_page(survey, language_or_german(page_language), position, category),
+        email=email,
+        email_problem=email_problem,
+        email_language=email_language,
+        has_follow_up=any(q.type == QuestionType.NPS_FOLLOW_UP for q in survey.questions),
+    )

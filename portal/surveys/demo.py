@@ -1,7 +1,8 @@
 """Demo survey history: two years of events, invitations and responses.
 
 Written straight into the tables in bulk (the live intake path is covered by
-the tests); distributions are shaped so reports have something to show:
+the tests) and committed by the caller, ``demo seed``, except where a function
+says otherwise; distributions are shaped so reports have something to show:
 most accounts are steady, some deteriorate, some improve, comments are German.
 """
 
@@ -20,6 +21,7 @@ from portal.surveys import defaults
 from portal.surveys import services as surveys
 from portal.surveys.models import Answer, Invitation, InvitationStatus, Question, QuestionType, Response, Survey, SurveyKind, nps_category
 from portal.timeutil import utcnow
+from portal.web.transaction import unit_of_work
 
 DEMO_INTEGRATION = "Demo-Helpdesk"
 
@@ -276,8 +278,9 @@ def demo_survey_link(contact: Contact) -> str:
     """A fresh invitation for the demo printout (the raw token exists only now)."""
     from portal.web.urls import external_url
 
-    survey = db.session.scalar(select(Survey).where(Survey.kind == SurveyKind.NPS))
-    created = surveys.invite(survey, contact)
+    with unit_of_work():  # committed before the link is printed
+        survey = db.session.scalar(select(Survey).where(Survey.kind == SurveyKind.NPS))
+        created = surveys.invite(survey, contact)
     return external_url("surveys.survey_page", token=created.token)
 
 
@@ -312,11 +315,11 @@ def bulk_responses(count: int, rng: random.Random, now: datetime | None = None, 
                 }
             )  # fmt: skip
             answers.append({"response_id": response_id, "question_id": nps_question.id, "number": score, "skipped": False, "answered_at": at})
-        db.session.execute(insert(Invitation), invitations)
-        db.session.execute(insert(Response), responses)
-        db.session.execute(insert(Answer), answers)
-        advance_sequences(Invitation, Response)
-        db.session.commit()
+        with unit_of_work():  # a transaction per chunk keeps each one small
+            db.session.execute(insert(Invitation), invitations)
+            db.session.execute(insert(Response), responses)
+            db.session.execute(insert(Answer), answers)
+            advance_sequences(Invitation, Response)
         next_invitation += n
         next_response += n
         made += n

@@ -1,3 +1,8 @@
+"""What the worker runs for surveys: expiry, reminders, periodic NPS waves.
+
+Each job calls one service, which flushes; the worker commits each job's
+run as one unit of work (portal/worker.py)."""
+
 from portal.surveys import services
 from portal.worker import job
 

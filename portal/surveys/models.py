@@ -1,3 +1,6 @@
+"""Surveys and their questions, invitations, responses and answers, and the
+package's constants (languages, kinds of survey, question types, statuses)."""
+
 from __future__ import annotations
 
 from datetime import datetime

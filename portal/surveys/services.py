@@ -1,17 +1,19 @@
 """Surveys: which one fits an event, whether a contact may be asked, the
-invitation and its email, answers step by step, reminders, expiry and
-periodic NPS waves. No request, no templates (emails come from emails.py).
+invitation and its email, the survey page's steps and its answers, opting
+out, reminders, expiry and periodic NPS waves. No request, no templates
+(emails come from emails.py), no commits: functions flush, and the request,
+job or CLI command around them commits (portal/web/transaction.py).
+Editing definitions lives in definitions.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import and_, bindparam, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from portal.customers.models import Account, AccountService, Contact, Project, Ticket
@@ -33,6 +35,7 @@ from portal.surveys.models import (
 )
 from portal.timeutil import utcnow
 from portal.tokens import hash_token, new_token
+from portal.web.inputs import parse_int
 from portal.web.urls import external_url
 
 MAX_TEXT_ANSWER = 5000
@@ -415,19 +418,15 @@ def _skip(question: Question) -> ParsedAnswer:
 def record_answer(invitation: Invitation, survey: Survey, question: Question, parsed: ParsedAnswer, now: datetime | None = None) -> Response:
     """Store one answer. The first answer creates the response (one per
     invitation, enforced by a unique constraint); later ones update it; the
-    same answer twice changes nothing. Concurrent first answers are resolved
-    by retrying against the row the winner created."""
+    same answer twice changes nothing.
+
+    Of two concurrent first answers the slower one fails on the constraint
+    with an IntegrityError: the caller runs this in ``run_in_transaction``
+    (portal/web/transaction.py), which runs it again, and then it updates
+    the response the winner created."""
     now = now or utcnow()
-    for attempt in range(3):
-        try:
-            with db.session.begin_nested():
-                response = _response_for(invitation, now)
-                _store(response, question, parsed, now)
-            break
-        except IntegrityError:
-            if attempt == 2:
-                raise
-            db.session.expire_all()
+    response = _response_for(invitation, now)
+    _store(response, question, parsed, now)
     invitation.status = InvitationStatus.ANSWERED
     invitation.answered_at = invitation.answered_at or now
     if next_question(survey, {a.question_id for a in response.answers}) is None and response.completed_at is None:
@@ -469,6 +468,64 @@ def _store(response: Response, question: Question, parsed: ParsedAnswer, now: da
     elif question.type in (QuestionType.TEXT, QuestionType.NPS_FOLLOW_UP) and parsed.text and not response.comment:
         response.comment = parsed.text
     db.session.flush()
+
+
+def submit_answer(link: LinkState, survey: Survey, question: Question, values: list[str]) -> LinkState:
+    """Check and store an answer from the survey page; the link's state after it.
+
+    Raises AnswerError for an answer that does not fit the question. Safe to
+    run again from the start, as ``run_in_transaction`` does after a lost race."""
+    parsed = parse_answer(question, values)
+    invitation = invitation_for(link)
+    return LinkState.of(invitation, record_answer(invitation, survey, question, parsed))
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the survey page: a question with the values to mark, or,
+    when ``question`` is None, the thank-you."""
+
+    question: Question | None
+    question_text: str = ""
+    position: int = 0
+    total: int = 0
+    selected: list[str] = field(default_factory=list)
+    thank_you: str = ""
+
+    @property
+    def finished(self) -> bool:
+        return self.question is None
+
+
+def step(link: LinkState, survey: Survey, language: str, question: Question | None = None, selected: list | None = None) -> Step:
+    """What the survey page shows: ``question`` (the back link, a rejected
+    answer), else the first question not answered; the thank-you once the
+    survey is finished. ``selected`` replaces the answer given as what is
+    marked (a score from the email's links, a rejected answer)."""
+    question = None if link.is_finished else question or next_question(survey, link.answers)
+    if question is None:
+        return Step(None, thank_you=localized(survey.thank_you, language))
+    given = link.answers.get(question.id)
+    values = selected if selected is not None else (given.values if given else [])
+    return Step(
+        question,
+        question_text(question, link.nps_score, language),
+        position=survey.questions.index(question) + 1,
+        total=len(survey.questions),
+        selected=[str(v) for v in values if v is not None],
+    )
+
+
+def posted_question(survey: Survey, values: list[str]) -> Question | None:
+    """The question an answer was posted for (exactly one id of this survey), or None."""
+    question_id = parse_int(values[0]) if len(values) == 1 else None
+    return next((q for q in survey.questions if q.id == question_id), None)
+
+
+def requested_question(survey: Survey, position: str | None) -> Question | None:
+    """The question at a 1-based ``?q=`` position (the back link), or None."""
+    number = parse_int(position, low=1, high=len(survey.questions))
+    return survey.questions[number - 1] if number is not None else None
 
 
 def next_question(survey: Survey, answered: Collection[int]) -> Question | None:

@@ -4,11 +4,15 @@ One page per survey (surveys/staff/survey.html) with a block per part:
 ``status`` (header, activation, warnings), ``settings``, ``email``,
 ``questions`` and the two previews. Each change posts to its own URL; a
 plain form is redirected back (303), htmx gets the changed block plus the
-other blocks it affects as out-of-band swaps."""
+other blocks it affects as out-of-band swaps. Every form goes through
+:func:`_submit`; the request commits what succeeded and rolls back a 4xx
+(portal/web/transaction.py). What the page shows comes from definitions.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from flask import Response, abort, current_app, flash, request, url_for
 from flask_babel import force_locale
@@ -20,16 +24,16 @@ from markupsafe import Markup, escape
 from portal.auth.access import admin_required, roles_required
 from portal.auth.models import Role
 from portal.customers.models import SERVICE_TYPES, TICKET_CATEGORIES
-from portal.extensions import db
 from portal.surveys import bp, definitions, emails
 from portal.surveys.definitions import DefinitionError
 from portal.surveys.forms import EmailTemplateForm, NewSurveyForm, QuestionForm, SettingsForm
-from portal.surveys.models import LANGUAGES, QuestionType, SurveyKind
+from portal.surveys.models import QuestionType, SurveyKind
 from portal.surveys.services import localized
 from portal.web.i18n import lazy_gettext as _l
 from portal.web.inputs import parse_int
 from portal.web.rendering import render, see_other, wants_fragment
 
+T = TypeVar("T")
 TEMPLATE = "surveys/staff/survey.html"
 survey_readers = roles_required(Role.ADMIN, Role.MANAGER)
 
@@ -58,10 +62,6 @@ def _load_question(survey_id: int, question_id: int):
     return survey, definitions.get_question(survey, question_id) or abort(404)
 
 
-def _language(value: str | None) -> str:
-    return value if value in LANGUAGES else "de"
-
-
 @dataclass(frozen=True)
 class Notice:
     block: str
@@ -77,6 +77,22 @@ def _apply_errors(form, error: DefinitionError) -> None:
             field.errors = [*field.errors, *messages]
         else:
             form.form_errors = [*form.form_errors, *messages]
+
+
+def _submit(form, change: Callable[[], T], saved: Callable[[T], Response], invalid: Callable[[], Response]) -> Response:
+    """Every editor form: validate, make the ``change`` through definitions,
+    answer ``saved(result)``; or put the errors on the form and answer
+    ``invalid()`` (a 422). The request commits the first and rolls back the
+    second; definitions validate before they assign, so the form with errors
+    is shown next to the survey as it was."""
+    if form.validate():
+        try:
+            result = change()
+        except DefinitionError as error:
+            _apply_errors(form, error)
+        else:
+            return saved(result)
+    return invalid()
 
 
 # --- the list and new surveys ----------------------------------------------------------------
@@ -105,72 +121,53 @@ def index():
 @admin_required
 def create_survey():
     form = NewSurveyForm()
-    if form.validate():
-        try:
-            survey = definitions.create_survey(form.kind.data, name=form.name.data or "", from_defaults=form.start.data == "defaults")
-        except DefinitionError as error:
-            _apply_errors(form, error)
-        else:
-            db.session.commit()
-            flash(_("The survey has been created. It stays inactive until you activate it."), "success")
-            return see_other(url_for("surveys.definition", survey_id=survey.id))
-    db.session.rollback()
-    return _index(form, status=422)
+    return _submit(
+        form,
+        lambda: definitions.create_survey(form.kind.data, name=form.name.data or "", from_defaults=form.start.data == "defaults"),
+        saved=_created,
+        invalid=lambda: _index(form, status=422),
+    )
+
+
+def _created(survey) -> Response:
+    flash(_("The survey has been created. It stays inactive until you activate it."), "success")
+    return see_other(url_for("surveys.definition", survey_id=survey.id))
 
 
 # --- the editor page ---------------------------------------------------------------------------
 
 
-def _editor(survey, blocks="questions", *, status=200, oob=(), notice: Notice | None = None, settings_form=None,
-            email_form=None, question_form=None, adding=None, editing=None, position=None):  # fmt: skip
+def _editor(survey, blocks="questions", *, status=200, oob=(), notice: Notice | None = None, position=None, **forms):
     """The editor page, or for htmx the given block(s), with every part's state.
 
+    ``forms`` are the editing forms as submitted (``settings_form``,
+    ``email_form``, ``question_form``) and which question form is open
+    (``adding`` a type, ``editing`` a question id); see :func:`_forms`.
     The previews' choices (``page_language``, ``step``, ``category``,
     ``email_language``) come from the query string of their GET forms, or
     for htmx from the preview controls every editor request includes, so
     the previews stay as the user left them.
     """
-    can_edit = _can_edit()
     args = request.values
-    if can_edit:
-        settings_form = settings_form or SettingsForm.for_survey(survey)
-        email_form = email_form or EmailTemplateForm.for_survey(survey)
-        if question_form is None and adding:
-            question_form = QuestionForm.blank(adding, prefix="new")
-        if question_form is None and editing:
-            question = definitions.get_question(survey, editing)
-            if question is None:
-                editing = None
-            else:
-                question_form = QuestionForm.for_question(question, prefix=f"q{question.id}")
-    page = definitions.preview_page(
-        survey,
-        _language(args.get("page_language")),
-        position if position is not None else parse_int(args.get("step")),
-        args.get("category", "detractor"),
-    )
-    email_language = _language(args.get("email_language"))
-    email, email_problem = _email_preview(survey, email_language)
+    step = position if position is not None else parse_int(args.get("step"))
+    state = definitions.editor_state(survey, args.get("page_language"), step, args.get("category", "detractor"), args.get("email_language"))
     return render(
         TEMPLATE,
         blocks,
         status=status,
         survey=survey,
-        can_edit=can_edit,
-        invitations=definitions.invitation_count(survey),
-        answered=definitions.answered_question_ids(survey),
-        warnings=definitions.survey_warnings(survey),
-        problems=definitions.activation_problems(survey) if not survey.active else [],
-        settings_form=settings_form,
-        email_form=email_form,
-        question_form=question_form,
-        adding=adding,
-        editing=editing,
-        page=page,
-        step_html=_step_html(survey, page),
-        email=email,
-        email_problem=email_problem,
-        email_language=email_language,
+        can_edit=_can_edit(),
+        **_forms(survey, **forms),
+        invitations=state.invitations,
+        answered=state.answered,
+        warnings=state.warnings,
+        problems=state.problems,
+        page=state.page,
+        step_html=_step_html(survey, state.page),
+        email=state.email,
+        email_problem=state.email_problem,
+        email_language=state.email_language,
+        has_follow_up=state.has_follow_up,
         oob=oob,
         notice=notice,
         QuestionType=QuestionType,
@@ -181,8 +178,28 @@ def _editor(survey, blocks="questions", *, status=200, oob=(), notice: Notice | 
         placeholders=list(emails.PLACEHOLDERS),
         sample_name=emails.PLACEHOLDERS["contact.name"],
         localized=localized,
-        has_follow_up=any(q.type == QuestionType.NPS_FOLLOW_UP for q in survey.questions),
     )
+
+
+def _forms(survey, settings_form=None, email_form=None, question_form=None, adding=None, editing=None) -> dict:
+    """The editing forms (none for a reader): the one submitted with its
+    errors, the others filled from the survey, and a question form for the
+    type being added or the question being edited, if it exists."""
+    if not _can_edit():
+        return dict.fromkeys(("settings_form", "email_form", "question_form", "adding", "editing"))
+    if question_form is None and adding:
+        question_form = QuestionForm.blank(adding, prefix="new")
+    if question_form is None and editing:
+        question = definitions.get_question(survey, editing)
+        question_form = QuestionForm.for_question(question, prefix=f"q{question.id}") if question else None
+        editing = editing if question else None
+    return {
+        "settings_form": settings_form or SettingsForm.for_survey(survey),
+        "email_form": email_form or EmailTemplateForm.for_survey(survey),
+        "question_form": question_form,
+        "adding": adding,
+        "editing": editing,
+    }
 
 
 def _step_html(survey, page: definitions.PagePreview) -> Markup:
@@ -209,13 +226,6 @@ def _step_html(survey, page: definitions.PagePreview) -> Markup:
     return Markup(html)  # our own autoescaped template; staff texts went through the Markdown sanitizer
 
 
-def _email_preview(survey, language: str):
-    try:
-        return definitions.preview_email(survey, language), None
-    except emails.EmailTemplateError as error:
-        return None, str(error)
-
-
 def _saved(survey, block: str, message: str, oob: tuple = (), position: int | None = None):
     """After a change: htmx gets the block and what else changed; a plain form is redirected."""
     if wants_fragment():
@@ -224,8 +234,13 @@ def _saved(survey, block: str, message: str, oob: tuple = (), position: int | No
     return see_other(url_for("surveys.definition", survey_id=survey.id, step=position) + f"#survey-{block}")
 
 
+def _question_saved(survey, message: str, position: int | None = None):
+    """After a question change: the list, and the status and previews it affects."""
+    return _saved(survey, "questions", message, AFTER_QUESTION_CHANGE, position=position)
+
+
 def _refused(survey, block: str, error: DefinitionError, status: int = 409):
-    db.session.rollback()
+    """A change definitions refused: the block with why (the request rolls back)."""
     return _editor(survey, block, status=status, notice=Notice(block, str(error), error=True))
 
 
@@ -247,16 +262,12 @@ def definition(survey_id: int):
 def update_settings(survey_id: int):
     survey = _load(survey_id)
     form = SettingsForm.for_survey(survey, formdata=request.form)
-    if form.validate():
-        try:
-            definitions.update_settings(survey, form.settings())
-        except DefinitionError as error:
-            _apply_errors(form, error)
-        else:
-            db.session.commit()
-            return _saved(survey, "settings", _("The settings have been saved."), oob=("status", "page_preview"))
-    db.session.rollback()
-    return _editor(survey, "settings", status=422, settings_form=form)
+    return _submit(
+        form,
+        lambda: definitions.update_settings(survey, form.settings()),
+        saved=lambda _none: _saved(survey, "settings", _("The settings have been saved."), oob=("status", "page_preview")),
+        invalid=lambda: _editor(survey, "settings", status=422, settings_form=form),
+    )
 
 
 @bp.post("/staff/surveys/<int:survey_id>/email")
@@ -264,16 +275,12 @@ def update_settings(survey_id: int):
 def update_email_template(survey_id: int):
     survey = _load(survey_id)
     form = EmailTemplateForm.for_survey(survey, formdata=request.form)
-    if form.validate():
-        try:
-            definitions.update_email_template(survey, *form.templates())
-        except DefinitionError as error:
-            _apply_errors(form, error)
-        else:
-            db.session.commit()
-            return _saved(survey, "email", _("The invitation email has been saved."), oob=("status", "email_preview"))
-    db.session.rollback()
-    return _editor(survey, "email", status=422, email_form=form)
+    return _submit(
+        form,
+        lambda: definitions.update_email_template(survey, *form.templates()),
+        saved=lambda _none: _saved(survey, "email", _("The invitation email has been saved."), oob=("status", "email_preview")),
+        invalid=lambda: _editor(survey, "email", status=422, email_form=form),
+    )
 
 
 @bp.post("/staff/surveys/<int:survey_id>/active")
@@ -287,7 +294,6 @@ def set_active(survey_id: int):
         definitions.set_active(survey, value == "1")
     except DefinitionError as error:
         return _refused(survey, "status", error)
-    db.session.commit()
     message = _("The survey is active.") if survey.active else _("The survey is inactive: it sends no more invitations.")
     return _saved(survey, "status", message)
 
@@ -301,7 +307,6 @@ def delete_survey(survey_id: int):
         definitions.delete_survey(survey)
     except DefinitionError as error:
         return _refused(survey, "status", error)
-    db.session.commit()
     flash(_("The survey “%(name)s” has been deleted.", name=name), "success")
     if wants_fragment():  # the page is gone: htmx navigates to the list
         response = current_app.make_response(("", 204))
@@ -321,17 +326,12 @@ def add_question(survey_id: int):
     type_ = form.type.data
     if type_ not in QuestionType.ALL:
         return _editor(survey, "questions", status=422, notice=Notice("questions", _("Choose a type of question."), error=True))
-    if form.validate():
-        try:
-            question = definitions.add_question(survey, form.question_input(type_))
-        except DefinitionError as error:
-            _apply_errors(form, error)
-        else:
-            db.session.commit()
-            position = question.position
-            return _saved(survey, "questions", _("Question %(n)d has been added.", n=position), AFTER_QUESTION_CHANGE, position=position)
-    db.session.rollback()
-    return _editor(survey, "questions", status=422, question_form=form, adding=type_)
+    return _submit(
+        form,
+        lambda: definitions.add_question(survey, form.question_input(type_)),
+        saved=lambda question: _question_saved(survey, _("Question %(n)d has been added.", n=question.position), question.position),
+        invalid=lambda: _editor(survey, "questions", status=422, question_form=form, adding=type_),
+    )
 
 
 @bp.post("/staff/surveys/<int:survey_id>/questions/<int:question_id>")
@@ -339,17 +339,12 @@ def add_question(survey_id: int):
 def update_question(survey_id: int, question_id: int):
     survey, question = _load_question(survey_id, question_id)
     form = QuestionForm(prefix=f"q{question.id}")
-    if form.validate():
-        try:
-            definitions.update_question(question, form.question_input(question.type))
-        except DefinitionError as error:
-            _apply_errors(form, error)
-        else:
-            db.session.commit()
-            position = question.position
-            return _saved(survey, "questions", _("Question %(n)d has been saved.", n=position), AFTER_QUESTION_CHANGE, position=position)
-    db.session.rollback()
-    return _editor(survey, "questions", status=422, question_form=form, editing=question_id)
+    return _submit(
+        form,
+        lambda: definitions.update_question(question, form.question_input(question.type)),
+        saved=lambda _none: _question_saved(survey, _("Question %(n)d has been saved.", n=question.position), question.position),
+        invalid=lambda: _editor(survey, "questions", status=422, question_form=form, editing=question_id),
+    )
 
 
 @bp.post("/staff/surveys/<int:survey_id>/questions/<int:question_id>/delete")
@@ -361,8 +356,7 @@ def remove_question(survey_id: int, question_id: int):
         definitions.remove_question(question)
     except DefinitionError as error:
         return _refused(survey, "questions", error)
-    db.session.commit()
-    return _saved(survey, "questions", _("Question %(n)d has been removed.", n=position), AFTER_QUESTION_CHANGE)
+    return _question_saved(survey, _("Question %(n)d has been removed.", n=position))
 
 
 @bp.post("/staff/surveys/<int:survey_id>/questions/<int:question_id>/move")
@@ -376,9 +370,7 @@ def move_question(survey_id: int, question_id: int):
     elif (target := parse_int(request.form.get("position"))) is None:
         abort(400)
     definitions.move_question(question, target)
-    db.session.commit()
-    position = question.position
-    return _saved(survey, "questions", _("The question is now number %(n)d.", n=position), AFTER_QUESTION_CHANGE, position=position)
+    return _question_saved(survey, _("The question is now number %(n)d.", n=question.position), question.position)
 
 
 # --- previews --------------------------------------------------------------------------------
@@ -404,7 +396,7 @@ def preview_email(survey_id: int):
 def preview_email_html(survey_id: int):
     """The invitation's HTML with sample values, for the sandboxed frame of the email preview."""
     survey = _load(survey_id)
-    email, problem = _email_preview(survey, _language(request.args.get("email_language")))
+    email, problem = definitions.email_preview_or_problem(survey, definitions.language_or_german(request.args.get("email_language")))
     body = email.html if email is not None else f"<!doctype html><p>{escape(problem)}</p>"
     response = Response(body, mimetype="text/html")
     response.headers["Content-Security-Policy"] = EMAIL_PREVIEW_CSP
