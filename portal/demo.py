@@ -23,6 +23,7 @@ from portal.auth.models import Role, StaffUser
 from portal.customers.models import Account, Contact, Ticket
 from portal.extensions import db, write_intent
 from portal.timeutil import utcnow
+from portal.web.transaction import unit_of_work
 
 #: Printed by `make run` in development; never used in production.
 DEMO_PASSWORD = "demo-portal-2026"
@@ -111,12 +112,15 @@ def demo_cli() -> None:
 @click.option("--responses", type=click.IntRange(min=0), default=0, help="Add this many extra NPS responses (for benchmarks).")
 @with_appcontext
 def seed_command(responses: int) -> None:
-    """Create demo staff, accounts, contacts, two years of tickets and survey history (idempotent)."""
-    from portal.surveys.demo import bulk_responses, demo_survey_link
+    """Create demo staff, accounts, contacts, two years of tickets and survey history (idempotent).
+
+    What it prints (logins, links) is printed after the data is committed:
+    a link must never point at data that a failure rolled back."""
+    from portal.surveys.demo import bulk_responses
 
     production = current_app.config["PORTAL_PRODUCTION"]
-    report = seed(production=production)
-    db.session.commit()
+    with unit_of_work():
+        report = seed(production=production)
     click.echo(
         f"Demo data: {report.staff_created} staff users, {report.accounts_created} accounts, "
         f"{report.contacts_created} contacts, {report.tickets_created} tickets, "
@@ -124,16 +128,25 @@ def seed_command(responses: int) -> None:
         f"{report.responses_created} responses created (existing records were kept)."
     )
     if responses:
-        made = bulk_responses(responses, random.Random(responses))
+        made = bulk_responses(responses, random.Random(responses))  # commits chunk by chunk
         click.echo(f"Added {made} NPS responses for benchmarks.")
     if production:
         click.echo("Production: demo staff got random passwords; set one with `flask --app portal users set-password`.")
     else:
         click.echo(demo_logins_text())
-        contact = db.session.scalar(select(Contact).order_by(Contact.id))
-        if contact is not None and not contact.survey_opt_out:
-            click.echo(f"Survey link (NPS, {contact.name}): {demo_survey_link(contact)}")
-            db.session.commit()
+        link = _survey_link_text()
+        if link:
+            click.echo(link)
+
+
+def _survey_link_text() -> str | None:
+    """A fresh survey link for the first contact (``demo_survey_link`` commits its invitation)."""
+    from portal.surveys.demo import demo_survey_link
+
+    contact = db.session.scalar(select(Contact).order_by(Contact.id))
+    if contact is None or contact.survey_opt_out:
+        return None
+    return f"Survey link (NPS, {contact.name}): {demo_survey_link(contact)}"
 
 
 def demo_logins_text() -> str:

@@ -1,4 +1,8 @@
-"""Staff users, roles, login and logout, access decorators."""
+"""Staff users, roles, login and logout, access decorators.
+
+Beside the usual files, access.py holds the decorators every package's views
+use (``staff_required``, ``roles_required``...): who may open a route.
+"""
 
 from flask import Blueprint
 

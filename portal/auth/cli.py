@@ -9,6 +9,7 @@ from sqlalchemy import select
 from portal.auth import services
 from portal.auth.models import Role, StaffUser
 from portal.extensions import db, write_intent
+from portal.web.transaction import unit_of_work
 
 
 @click.group("users", help="Manage staff users.")
@@ -26,10 +27,10 @@ def users_cli() -> None:
 def create(email: str, role: str, name: str, language: str | None, password: str) -> None:
     """Create a staff user."""
     try:
-        user = services.create_user(email=email, name=name, role=role, password=password, language=language)
+        with unit_of_work():
+            user = services.create_user(email=email, name=name, role=role, password=password, language=language)
     except services.StaffUserError as error:
         raise click.ClickException(str(error)) from error
-    db.session.commit()
     click.echo(f"Created {user.role} {user.email}.")
 
 
@@ -41,10 +42,10 @@ def set_password(email: str, password: str) -> None:
     """Set a new password; every session of that user ends."""
     user = _find(email)
     try:
-        services.set_password(user, password)
+        with unit_of_work():
+            services.set_password(user, password)
     except services.StaffUserError as error:
         raise click.ClickException(str(error)) from error
-    db.session.commit()
     click.echo(f"Password changed for {user.email}; their sessions have ended.")
 
 
@@ -54,8 +55,8 @@ def set_password(email: str, password: str) -> None:
 def deactivate(email: str) -> None:
     """Lock a user out; every session of that user ends."""
     user = _find(email)
-    services.set_active(user, False)
-    db.session.commit()
+    with unit_of_work():
+        services.set_active(user, False)
     click.echo(f"Deactivated {user.email}.")
 
 
@@ -64,8 +65,8 @@ def deactivate(email: str) -> None:
 @with_appcontext
 def activate(email: str) -> None:
     user = _find(email)
-    services.set_active(user, True)
-    db.session.commit()
+    with unit_of_work():
+        services.set_active(user, True)
     click.echo(f"Activated {user.email}.")
 
 

@@ -108,6 +108,11 @@ def set_preferred_language(user: StaffUser, language: str) -> None:
     user.preferred_language = language
 
 
+def update_preferences(user: StaffUser, name: str, language: str) -> None:
+    user.name = name.strip()
+    set_preferred_language(user, language)
+
+
 def load_session_user(session_id: str) -> StaffUser | None:
     """Resolve Flask-Login's "<id>:<session version>"; stale versions fail."""
     user_id, _, version = session_id.partition(":")

@@ -11,7 +11,7 @@ from flask_login import current_user, login_user, logout_user
 from portal.auth import bp, services
 from portal.auth.access import staff_required
 from portal.auth.forms import LoginForm, PasswordChangeForm, PreferencesForm
-from portal.extensions import db, limiter, login_manager
+from portal.extensions import limiter, login_manager
 from portal.web.rendering import render, safe_next, see_other, wants_fragment
 
 
@@ -75,8 +75,7 @@ def login():
             session.clear()  # a fresh session: nothing from before the login survives
             login_user(user)
             session["seen"] = int(time.time())
-            db.session.commit()
-            return see_other(target)
+            return see_other(target)  # a 303: the request commits last_login_at
         form.password.errors.append(_("Email or password is incorrect."))
     return render("auth/login.html", "login_form", form=form, status=401 if request.method == "POST" else 200)
 
@@ -86,7 +85,6 @@ def logout():
     """Signing out ends every session of this user, on every device."""
     if current_user.is_authenticated:
         services.end_all_sessions(current_user._get_current_object())
-        db.session.commit()
     logout_user()
     session.clear()
     flash(_("You have been signed out."), "info")
@@ -119,11 +117,8 @@ def update_profile():
     form = PreferencesForm()
     if not form.validate_on_submit():
         return _render_profile(preferences_form=form, status=422)
-    user = current_user._get_current_object()
-    user.name = form.name.data.strip()
-    services.set_preferred_language(user, form.preferred_language.data)
+    services.update_preferences(current_user._get_current_object(), form.name.data, form.preferred_language.data)
     session.pop("lang", None)  # the saved preference now decides
-    db.session.commit()
     flash(_("Your profile has been saved."), "success")
     return see_other(url_for("auth.profile"))
 
@@ -139,7 +134,6 @@ def change_password():
         except services.StaffUserError as error:
             form.current_password.errors.append(str(error))
         else:
-            db.session.commit()
             login_user(user)  # this session carries the new version; all others have ended
             flash(_("Your password has been changed. Other sessions have been signed out."), "success")
             return see_other(url_for("auth.profile"))

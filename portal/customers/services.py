@@ -1,16 +1,20 @@
-"""Accounts, contacts and tickets: queries and access rules."""
+"""Accounts, contacts, tickets and projects: their upserts, queries and access rules."""
 
 from __future__ import annotations
 
+import re
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from portal.auth import services as staff
 from portal.auth.models import Role, StaffUser
-from portal.customers.models import Account, AccountService, Contact, Ticket
+from portal.customers.models import Account, AccountService, Contact, Project, Ticket
 from portal.extensions import db
 from portal.pagination import Page, paginate
 from portal.timeutil import utcnow
@@ -137,3 +141,176 @@ def upcoming_renewals(user: StaffUser, within_days: int = 90, limit: int = 10) -
 
 def count_visible_accounts(user: StaffUser) -> int:
     return db.session.scalar(select(func.count()).select_from(visible_accounts(user).subquery())) or 0
+
+
+def account_filter_choices(user: StaffUser) -> tuple[list[str], list[tuple[int, str]] | None]:
+    """The regions, and the account managers to filter by (None for an
+    account manager, who sees only their own accounts anyway)."""
+    if user.role == Role.ACCOUNT_MANAGER:
+        return regions(), None
+    return regions(), [(manager.id, manager.name) for manager in staff.account_managers()]
+
+
+# --- the account page --------------------------------------------------------------------
+
+#: What other packages add to an account's timeline: functions of (account id,
+#: limit) returning its entries, newest first, each with a ``received_at``.
+#: Integrations adds the events the helpdesk and CRM sent. This package cannot
+#: ask for them itself: the event intake builds on its upserts.
+TIMELINE_SOURCES: list[Callable[[int, int], list[Any]]] = []
+TIMELINE_LENGTH = 50
+
+
+@dataclass(frozen=True)
+class AccountPage:
+    account: Account
+    tickets: list[Ticket]
+    has_more_tickets: bool
+    figures: TicketFigures
+    timeline: list[Any]
+
+
+def account_page(account: Account, tickets_shown: int) -> AccountPage:
+    """Everything the account page shows; ``tickets_shown`` is clamped to 1…MAX_TICKETS_SHOWN."""
+    shown = min(max(tickets_shown, 1), MAX_TICKETS_SHOWN)
+    tickets = recent_tickets(account, limit=shown + 1)
+    return AccountPage(
+        account=account,
+        tickets=tickets[:shown],
+        has_more_tickets=len(tickets) > shown,
+        figures=ticket_figures([account.id]),
+        timeline=account_timeline(account.id),
+    )
+
+
+def account_timeline(account_id: int, limit: int = TIMELINE_LENGTH) -> list[Any]:
+    entries = [entry for source in TIMELINE_SOURCES for entry in source(account_id, limit)]
+    return sorted(entries, key=lambda entry: entry.received_at, reverse=True)[:limit]
+
+
+# --- external ids ------------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def is_external_id(value: str) -> bool:
+    """Could ``value`` be a stored external id? Values from a URL path can be
+    anything, and NUL or a lone surrogate would make the driver fail."""
+    if not 0 < len(value) <= 64 or _CONTROL.search(value):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def account_by_external_id(external_id: str) -> Account | None:
+    if not is_external_id(external_id):
+        return None
+    return db.session.scalar(select(Account).where(Account.external_id == external_id))
+
+
+def ticket_by_external_id(external_id: str) -> Ticket | None:
+    if not is_external_id(external_id):
+        return None
+    return db.session.scalar(select(Ticket).where(Ticket.external_id == external_id))
+
+
+# --- upserts from the helpdesk and CRM (event intake) ------------------------------------
+
+
+class ContactEmailTaken(ValueError):
+    """The email belongs to another contact of the same account."""
+
+
+def _locked(query: Select) -> Any:
+    """The first row of ``query``, locked FOR NO KEY UPDATE for the rest of the
+    transaction (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises
+    writers). Two lockers wait for each other, but rows that merely reference
+    the locked one (tickets, invitations) take a key-share lock that does not
+    conflict, so this lock never has to wait for, or upgrade over, such a lock."""
+    return db.session.scalars(query.with_for_update(key_share=True).execution_options(populate_existing=True)).first()
+
+
+def lock_contact(contact_id: int) -> Contact:
+    """Lock the contact row: take it before writing anything that references the contact."""
+    return _locked(select(Contact).where(Contact.id == contact_id))
+
+
+def upsert_account(values: dict) -> Account:
+    """Find (and lock) or create the account. The lock makes concurrent events
+    write the account one after the other, before either locks a contact."""
+    account = _locked(select(Account).where(Account.external_id == values["external_id"]))
+    if account is None:
+        account = Account(external_id=values["external_id"], name=values["name"] or values["external_id"])
+        db.session.add(account)
+    if values.get("name"):
+        account.name = values["name"]
+    if values.get("region"):
+        account.region = values["region"]
+    if values.get("service_types") is not None:
+        account.service_types = values["service_types"]
+    if values.get("contract_renewal_on"):
+        account.contract_renewal_on = values["contract_renewal_on"]
+    if values.get("account_manager_email"):
+        manager = staff.find_by_email(values["account_manager_email"])
+        if manager is not None:
+            account.account_manager_id = manager.id
+    db.session.flush()
+    return account
+
+
+def upsert_contact(account: Account, values: dict) -> Contact:
+    """Find (and lock) or create the contact. A new contact needs no lock: no
+    other transaction sees it before commit."""
+    contact = None
+    if values.get("external_id"):
+        contact = db.session.scalar(select(Contact).where(Contact.external_id == values["external_id"]))
+    if contact is None:
+        contact = db.session.scalar(select(Contact).where(Contact.account_id == account.id, Contact.email == values["email"]))
+    if contact is None:
+        contact = Contact(account_id=account.id, email=values["email"], name=values["name"], language=values["language"] or "de")
+        db.session.add(contact)
+    else:
+        contact = lock_contact(contact.id)
+        if contact.email != values["email"] and db.session.scalar(
+            select(Contact.id).where(Contact.account_id == contact.account_id, Contact.email == values["email"], Contact.id != contact.id)
+        ):
+            raise ContactEmailTaken(values["email"])
+    contact.email = values["email"]
+    contact.name = values["name"] or contact.name
+    if values.get("language"):
+        contact.language = values["language"]
+    if values.get("external_id"):
+        contact.external_id = values["external_id"]
+    db.session.flush()
+    return contact
+
+
+def upsert_ticket(account: Account, contact: Contact | None, values: dict) -> Ticket:
+    ticket = db.session.scalar(select(Ticket).where(Ticket.external_id == values["external_id"]))
+    if ticket is None:
+        ticket = Ticket(external_id=values["external_id"], account_id=account.id, opened_at=values["opened_at"] or values["closed_at"] or utcnow())
+        db.session.add(ticket)
+    ticket.account_id = account.id
+    ticket.contact_id = contact.id if contact else ticket.contact_id
+    ticket.subject = values["subject"] or ticket.subject or ""
+    ticket.category = values["category"]
+    for key in ("opened_at", "first_response_at", "closed_at", "agent"):
+        if values.get(key):
+            setattr(ticket, key, values[key])
+    ticket.auto_closed = values["auto_closed"]
+    db.session.flush()
+    return ticket
+
+
+def upsert_project(account: Account, values: dict) -> Project:
+    project = db.session.scalar(select(Project).where(Project.external_id == values["external_id"]))
+    if project is None:
+        project = Project(external_id=values["external_id"], account_id=account.id, name=values["name"] or values["external_id"])
+        db.session.add(project)
+    project.name = values["name"] or project.name
+    project.completed_at = values["completed_at"] or project.completed_at
+    db.session.flush()
+    return project

@@ -3,8 +3,9 @@
 import click
 from flask.cli import with_appcontext
 
-from portal.extensions import db, write_intent
+from portal.extensions import write_intent
 from portal.integrations import services
+from portal.web.transaction import unit_of_work
 
 
 @click.group("integrations", help="Systems that post events and read satisfaction.")
@@ -18,10 +19,10 @@ def integrations_cli() -> None:
 def create(name: str) -> None:
     """Create an integration and print its credentials (shown only once)."""
     try:
-        created = services.create_integration(name)
+        with unit_of_work():
+            created = services.create_integration(name)
     except ValueError as error:
         raise click.ClickException(str(error)) from error
-    db.session.commit()
     click.echo(f"Integration: {created.integration.name}")
     click.echo(f"Key id:         {created.integration.key_id}")
     click.echo(f"Signing secret: {created.signing_secret}")

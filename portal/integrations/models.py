@@ -85,3 +85,15 @@ class Event(db.Model):
         UniqueConstraint("integration_id", "external_id"),
         Index("ix_events_account_id_received_at", "account_id", "received_at"),
     )
+
+    @property
+    def type_label(self) -> str:
+        return EventOutcome.EVENT_LABELS.get(self.type, self.type)
+
+    @property
+    def outcome_label(self) -> str:
+        return EventOutcome.LABELS.get(self.outcome, self.outcome)
+
+    @property
+    def reason_label(self) -> str | None:
+        return EventOutcome.REASON_LABELS.get(self.reason, self.reason) if self.reason else None

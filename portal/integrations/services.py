@@ -1,8 +1,9 @@
-"""Events in from the helpdesk and CRM; satisfaction out to them.
+"""Events in from the helpdesk and CRM.
 
 Intake (DESIGN.md §5.1): verify the signature, validate, then in ONE
-transaction store the event, upsert account, contact and ticket, pick the
-survey, check throttling and create the invitation with its outbox message.
+transaction store the event, upsert account, contact and ticket (through
+``portal.customers.services``, which owns those tables), pick the survey,
+check throttling and create the invitation with its outbox message.
 The event is stored once per (integration, id); a redelivery gets the first
 outcome back and changes nothing.
 """
@@ -25,8 +26,8 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select
 
-from portal.auth.models import StaffUser
-from portal.customers.models import SERVICE_TYPES, TICKET_CATEGORIES, Account, Contact, Project, Ticket
+from portal.customers import services as customers
+from portal.customers.models import SERVICE_TYPES, TICKET_CATEGORIES, Account, Contact
 from portal.extensions import db
 from portal.integrations.models import Event, EventOutcome, Integration
 from portal.surveys import services as surveys
@@ -391,18 +392,6 @@ class IntakeResult:
         }
 
 
-def is_external_id(value: str) -> bool:
-    """Could ``value`` be a stored external id? Path values of the read API
-    can be anything, and NUL or a lone surrogate would make the driver fail."""
-    if not 0 < len(value) <= 64 or _CONTROL.search(value):
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def find_event(integration: Integration, event_id: str) -> Event | None:
     return db.session.scalar(select(Event).where(Event.integration_id == integration.id, Event.external_id == event_id))
 
@@ -410,7 +399,7 @@ def find_event(integration: Integration, event_id: str) -> Event | None:
 def ingest(integration: Integration, data: EventData, now: datetime | None = None) -> IntakeResult:
     """Apply an event once, or answer a redelivery with the first outcome.
 
-    Flushes; the caller commits through ``portal.transactions.run_in_transaction``,
+    Flushes; the caller commits through ``portal.web.transaction.run_in_transaction``,
     which runs this again when a concurrent delivery won a race (the same event
     id, a new account or contact) or the database broke a deadlock.
     """
@@ -439,13 +428,13 @@ def _apply(integration: Integration, data: EventData, now: datetime) -> Event:
     db.session.add(event)
     db.session.flush()  # claims (integration, id) first: a concurrent duplicate fails here
 
-    account = upsert_account(data.account)
+    account = customers.upsert_account(data.account)
     event.account_id = account.id
-    contact = upsert_contact(account, data.contact) if data.contact else None
+    contact = _upsert_contact(account, data.contact) if data.contact else None
     event.contact_id = contact.id if contact else None
-    ticket = upsert_ticket(account, contact, data.ticket) if data.ticket else None
+    ticket = customers.upsert_ticket(account, contact, data.ticket) if data.ticket else None
     event.ticket_id = ticket.id if ticket else None
-    project = upsert_project(account, data.project) if data.project else None
+    project = customers.upsert_project(account, data.project) if data.project else None
 
     if data.type in ("account.upserted", "contact.upserted"):
         return event
@@ -477,91 +466,16 @@ def event_time(data: EventData, now: datetime) -> datetime:
     return now if happened > now + CLOCK_SKEW else happened
 
 
-def upsert_account(values: dict) -> Account:
-    """Find (and lock) or create the account. The lock (FOR NO KEY UPDATE:
-    rows that merely reference the account are not blocked) makes concurrent
-    events write the account one after the other, before either locks a contact."""
-    account = db.session.scalars(
-        select(Account)
-        .where(Account.external_id == values["external_id"])
-        .with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    ).first()
-    if account is None:
-        account = Account(external_id=values["external_id"], name=values["name"] or values["external_id"])
-        db.session.add(account)
-    if values.get("name"):
-        account.name = values["name"]
-    if values.get("region"):
-        account.region = values["region"]
-    if values.get("service_types") is not None:
-        account.service_types = values["service_types"]
-    if values.get("contract_renewal_on"):
-        account.contract_renewal_on = values["contract_renewal_on"]
-    if values.get("account_manager_email"):
-        manager = db.session.scalar(select(StaffUser).where(StaffUser.email == values["account_manager_email"]))
-        if manager is not None:
-            account.account_manager_id = manager.id
-    db.session.flush()
-    return account
+def _upsert_contact(account: Account, values: dict) -> Contact:
+    try:
+        return customers.upsert_contact(account, values)
+    except customers.ContactEmailTaken as error:
+        raise EventError("contact.email", "belongs to another contact of this account") from error
 
 
-def upsert_contact(account: Account, values: dict) -> Contact:
-    """Find (and lock, see ``surveys.lock_contact``) or create the contact.
-    A new contact needs no lock: no other transaction sees it before commit."""
-    contact = None
-    if values.get("external_id"):
-        contact = db.session.scalar(select(Contact).where(Contact.external_id == values["external_id"]))
-    if contact is None:
-        contact = db.session.scalar(select(Contact).where(Contact.account_id == account.id, Contact.email == values["email"]))
-    if contact is None:
-        contact = Contact(account_id=account.id, email=values["email"], name=values["name"], language=values["language"] or "de")
-        db.session.add(contact)
-    else:
-        contact = surveys.lock_contact(contact.id)
-        if contact.email != values["email"] and db.session.scalar(
-            select(Contact.id).where(Contact.account_id == contact.account_id, Contact.email == values["email"], Contact.id != contact.id)
-        ):
-            raise EventError("contact.email", "belongs to another contact of this account")
-    contact.email = values["email"]
-    contact.name = values["name"] or contact.name
-    if values.get("language"):
-        contact.language = values["language"]
-    if values.get("external_id"):
-        contact.external_id = values["external_id"]
-    db.session.flush()
-    return contact
-
-
-def upsert_ticket(account: Account, contact: Contact | None, values: dict) -> Ticket:
-    ticket = db.session.scalar(select(Ticket).where(Ticket.external_id == values["external_id"]))
-    if ticket is None:
-        ticket = Ticket(external_id=values["external_id"], account_id=account.id, opened_at=values["opened_at"] or values["closed_at"] or utcnow())
-        db.session.add(ticket)
-    ticket.account_id = account.id
-    ticket.contact_id = contact.id if contact else ticket.contact_id
-    ticket.subject = values["subject"] or ticket.subject or ""
-    ticket.category = values["category"]
-    for key in ("opened_at", "first_response_at", "closed_at", "agent"):
-        if values.get(key):
-            setattr(ticket, key, values[key])
-    ticket.auto_closed = values["auto_closed"]
-    db.session.flush()
-    return ticket
-
-
-def upsert_project(account: Account, values: dict) -> Project:
-    project = db.session.scalar(select(Project).where(Project.external_id == values["external_id"]))
-    if project is None:
-        project = Project(external_id=values["external_id"], account_id=account.id, name=values["name"] or values["external_id"])
-        db.session.add(project)
-    project.name = values["name"] or project.name
-    project.completed_at = values["completed_at"] or project.completed_at
-    db.session.flush()
-    return project
-
-
-def account_timeline(account_id: int, limit: int = 50) -> list[Event]:
+def account_events(account_id: int, limit: int) -> list[Event]:
+    """The account's events, newest first: its page shows them (a
+    ``customers.services.TIMELINE_SOURCES`` entry, added by subscribers.py)."""
     return list(
         db.session.scalars(select(Event).where(Event.account_id == account_id).order_by(Event.received_at.desc(), Event.id.desc()).limit(limit))
     )

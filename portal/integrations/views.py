@@ -2,37 +2,29 @@
 
 from __future__ import annotations
 
-from flask import abort, jsonify, request
+from flask import Response, abort, jsonify, request
 
 from portal.extensions import csrf, limiter
 from portal.integrations import bp, services
-from portal.integrations.satisfaction import account_satisfaction, ticket_satisfaction
+from portal.integrations.models import Integration
 from portal.integrations.schema import EVENT_SCHEMA
+from portal.reports import services as reports
 from portal.web.transaction import run_in_transaction
 
 csrf.exempt(bp)  # machine clients authenticate with signatures and bearer tokens, not cookies
 
 
-def _error(status: int, field: str, reason: str):
-    return jsonify(error={"status": status, "field": field, "reason": reason}), status
+def _error(status: int, field: str, reason: str) -> Response:
+    response = jsonify(error={"status": status, "field": field, "reason": reason})
+    response.status_code = status
+    return response
 
 
 @bp.post("/events")
 @limiter.limit("600 per minute")
 def receive_event():
     """Events from the helpdesk/CRM, signed with the integration's secret."""
-    if request.content_length is not None and request.content_length > services.MAX_BODY_BYTES:
-        return _error(413, "body", f"must be at most {services.MAX_BODY_BYTES} bytes")
-    body = request.get_data(cache=False, as_text=False)
-    if len(body) > services.MAX_BODY_BYTES:
-        return _error(413, "body", f"must be at most {services.MAX_BODY_BYTES} bytes")
-    integration = services.integration_for_key(request.headers.get("Portal-Key"))
-    if integration is None:
-        return _error(401, "Portal-Key", "unknown or inactive key")
-    try:
-        services.verify_signature(integration.signing_secret, request.headers.get("Portal-Signature"), body)
-    except services.SignatureError as error:
-        return _error(401, "Portal-Signature", str(error))
+    integration, body = _signed_body()
     try:
         data = services.parse_event(services.load_json(body))
         result = run_in_transaction(lambda: services.ingest(integration, data))
@@ -43,6 +35,25 @@ def receive_event():
     return jsonify(result.as_json()), 202
 
 
+def _signed_body() -> tuple[Integration, bytes]:
+    """The sending integration and the raw body, or abort: too large (413),
+    unknown key or bad signature (401). The size is checked before reading
+    where the client declared it, and again on what was read."""
+    if request.content_length is not None and request.content_length > services.MAX_BODY_BYTES:
+        abort(_error(413, "body", f"must be at most {services.MAX_BODY_BYTES} bytes"))
+    body = request.get_data(cache=False, as_text=False)
+    if len(body) > services.MAX_BODY_BYTES:
+        abort(_error(413, "body", f"must be at most {services.MAX_BODY_BYTES} bytes"))
+    integration = services.integration_for_key(request.headers.get("Portal-Key"))
+    if integration is None:
+        abort(_error(401, "Portal-Key", "unknown or inactive key"))
+    try:
+        services.verify_signature(integration.signing_secret, request.headers.get("Portal-Signature"), body)
+    except services.SignatureError as error:
+        abort(_error(401, "Portal-Signature", str(error)))
+    return integration, body
+
+
 @bp.get("/schema/event.json")
 def event_schema():
     """The JSON Schema of an event body, for integrators (no secrets in it)."""
@@ -51,13 +62,12 @@ def event_schema():
     return response
 
 
-def _api_integration():
+def _api_integration() -> Integration:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     integration = services.integration_for_api_token(token.strip()) if scheme.lower() == "bearer" else None
     if integration is None:
-        response = jsonify(error={"status": 401, "field": "Authorization", "reason": "a valid Bearer token is required"})
-        response.status_code = 401
+        response = _error(401, "Authorization", "a valid Bearer token is required")
         response.headers["WWW-Authenticate"] = 'Bearer realm="portal"'
         abort(response)
     return integration
@@ -66,7 +76,7 @@ def _api_integration():
 @bp.get("/tickets/<external_id>/satisfaction")
 def ticket_satisfaction_view(external_id: str):
     _api_integration()
-    data = ticket_satisfaction(external_id)
+    data = reports.ticket_satisfaction(external_id)
     if data is None:
         return _error(404, "external_id", "no such ticket")
     return jsonify(data)
@@ -75,7 +85,7 @@ def ticket_satisfaction_view(external_id: str):
 @bp.get("/accounts/<external_id>/satisfaction")
 def account_satisfaction_view(external_id: str):
     _api_integration()
-    data = account_satisfaction(external_id)
+    data = reports.account_satisfaction(external_id)
     if data is None:
         return _error(404, "external_id", "no such account")
     return jsonify(data)

@@ -17,6 +17,7 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from portal.customers.models import Account, AccountService, Contact, Project, Ticket
+from portal.customers import services as customers
 from portal.extensions import db
 from portal.mail import services as mail
 from portal.signals import message_failed, message_sent, response_recorded
@@ -109,18 +110,9 @@ SUPPRESSION_CHECKS: list = []
 
 
 def lock_contact(contact_id: int) -> Contact:
-    """Lock the contact row for the rest of the transaction (PostgreSQL; SQLite's
-    BEGIN IMMEDIATE already serialises writers).
-
-    FOR NO KEY UPDATE: two lockers wait for each other, but rows that merely
-    reference the contact (tickets, invitations) take a key-share lock that
-    does not conflict, so this lock never has to wait for, or upgrade over,
-    such a share lock. Take it before writing anything that references the
-    contact (event intake does, in integrations.services.upsert_contact).
-    """
-    return db.session.scalars(
-        select(Contact).where(Contact.id == contact_id).with_for_update(key_share=True).execution_options(populate_existing=True)
-    ).one()
+    """Lock the contact row before inviting it, so two invitations at once cannot
+    both pass the throttling checks (the lock itself is the customers package's)."""
+    return customers.lock_contact(contact_id)
 
 
 # --- invitations ------------------------------------------------------------------------

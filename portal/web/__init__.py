@@ -1,4 +1,13 @@
-"""Base layout, htmx rendering helper, error pages, static files, security headers."""
+"""What every page shares: base layout, rendering helper, the one unit of work
+(transaction.py), error pages, static files, security headers, the Markdown
+pipeline.
+
+Not a feature package: no models, services or forms. One module a job:
+rendering.py (page or fragment), transaction.py (commit once), errors.py,
+security.py, markdown.py, i18n.py, context.py (template context), inputs.py
+(hostile input), guessing.py (token guessing), theme.py, urls.py; views.py serves the
+health probes, the language switch and the brand stylesheet.
+"""
 
 from flask import Blueprint
 

@@ -1,8 +1,10 @@
 """Friendly error pages, in the layout or as a fragment for htmx requests.
 
 Every 4xx and 5xx the app produces goes through here, so a user never sees
-Werkzeug's English default page, and a failed request never leaves half a
-unit of work behind: the session is rolled back first.
+Werkzeug's English default page. A failed request never leaves half a unit
+of work behind: the request hook in transaction.py rolls back every response
+of 400 and above, these pages included; an unexpected error discards the
+unit of work before its page is drawn, since the session may be unusable.
 """
 
 from __future__ import annotations
@@ -12,8 +14,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from portal.extensions import db
-from portal.web import bp
+from portal.web import bp, transaction
 from portal.web.rendering import render
 
 
@@ -39,13 +40,11 @@ def error_response(status: int, detail: str | None = None):
 
 @bp.app_errorhandler(CSRFError)
 def csrf_failed(error: CSRFError):
-    db.session.rollback()
     return error_response(400, _("Your form has expired. Please reload the page and try again."))
 
 
 @bp.app_errorhandler(HTTPException)
 def http_error(error: HTTPException):
-    db.session.rollback()
     if error.response is not None:  # abort(response): the view already built the answer
         return error.response
     status = error.code or 500
@@ -63,6 +62,6 @@ def http_error(error: HTTPException):
 
 @bp.app_errorhandler(InternalServerError)
 def server_error(error: InternalServerError):
-    db.session.rollback()
+    transaction.discard()
     current_app.logger.error("Unhandled error on %s %s", request.method, request.path, exc_info=error.original_exception)
     return error_response(500)

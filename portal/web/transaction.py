@@ -79,6 +79,12 @@ def unit_of_work() -> Iterator[None]:
         raise
 
 
+def discard() -> None:
+    """Roll back the current unit of work now: an error page after a failed
+    flush must be drawn on a session that can still query."""
+    db.session.rollback()
+
+
 def _finish_request(response: Response) -> Response:
     if response.status_code < 400:
         db.session.commit()

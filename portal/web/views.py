@@ -30,12 +30,11 @@ def healthz():
 @bp.get("/readyz")
 @limiter.exempt
 def readyz():
-    """Readiness: the database answers too."""
+    """Readiness: the database answers too (a 503 rolls the failed transaction back)."""
     try:
         db.session.execute(text("SELECT 1"))
     except Exception:  # noqa: BLE001 - any failure means "not ready"
         current_app.logger.exception("readiness check failed")
-        db.session.rollback()
         return Response("database unavailable\n", status=503, mimetype="text/plain")
     return Response("ok\n", mimetype="text/plain")
 
@@ -50,7 +49,6 @@ def switch_language():
         from portal.auth.services import set_preferred_language
 
         set_preferred_language(current_user, lang)
-        db.session.commit()
     return see_other(safe_next(request.form.get("next"), url_for("web.index")))
 
 
