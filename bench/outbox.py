@@ -1,6 +1,8 @@
 """Outbox delivery to a local SMTP sink against raw smtplib to the same sink.
 
-Target (issue 3): the worker's messages/s >= 50% of raw smtplib.
+Target (issue 8): the worker's messages/s >= 70% of raw smtplib, with each
+message's outcome committed before the next message is handed over (so a
+crash repeats at most one message).
 
     .venv/bin/python bench/outbox.py [--messages N]
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import smtplib
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -100,19 +103,23 @@ def outbox(port: int, count: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3, help="raw and outbox runs alternate this many times; their medians are compared")
     args = parser.parse_args()
     port = free_port()
     sink = start_sink(port)
+    baselines, workers = [], []
     try:
         raw_smtplib(port, 100)  # warm up the sink
-        baseline = raw_smtplib(port, args.messages)
-        worker = outbox(port, args.messages)
+        for _ in range(args.rounds):
+            baselines.append(raw_smtplib(port, args.messages))
+            workers.append(outbox(port, args.messages))
     finally:
         sink.stdin.close()
         sink.wait(timeout=10)
-    print(f"{args.messages} multipart messages to a local aiosmtpd sink (separate process)")
-    print(f"raw smtplib, one connection       {baseline:8.1f} msg/s  100.0%")
-    print(f"outbox worker (claim, send, mark) {worker:8.1f} msg/s  {worker / baseline:6.1%} of raw smtplib (target >= 50%)")
+    baseline, worker = statistics.median(baselines), statistics.median(workers)
+    print(f"{args.messages} multipart messages to a local aiosmtpd sink (separate process), median of {args.rounds} alternating rounds")
+    print(f"raw smtplib, one connection              {baseline:8.1f} msg/s  100.0%")
+    print(f"outbox worker (claim, send, record each) {worker:8.1f} msg/s  {worker / baseline:6.1%} of raw smtplib (target >= 70%)")
 
 
 if __name__ == "__main__":

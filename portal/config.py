@@ -8,6 +8,7 @@ is how tests configure the app.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import secrets
@@ -37,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_LIMIT_PER_IP": "20 per minute;200 per hour",
     "LOGIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",
     "TOKEN_LIMIT_PER_IP": "30 per minute",
+    "EVENT_MAX_AGE_DAYS": 14,
+    "MAIL_QUEUE_LIFETIME_HOURS": 72,  # temporary SMTP failures are retried this long, as mail servers do
 }
 
 SUPPORTED_LOCALES = ("de", "en")
@@ -90,6 +93,20 @@ def flask_config(settings: Mapping[str, Any], instance_path: Path, project_root:
     except (TypeError, ValueError) as exc:
         raise ConfigError("PORTAL_IDLE_TIMEOUT_MINUTES must be a whole number.") from exc
 
+    try:
+        queue_lifetime_hours = float(settings["MAIL_QUEUE_LIFETIME_HOURS"])
+    except (TypeError, ValueError) as exc:
+        raise ConfigError("PORTAL_MAIL_QUEUE_LIFETIME_HOURS must be a number of hours.") from exc
+    if not (math.isfinite(queue_lifetime_hours) and queue_lifetime_hours > 0):
+        raise ConfigError("PORTAL_MAIL_QUEUE_LIFETIME_HOURS must be more than 0.")
+
+    try:
+        event_max_age_days = int(settings["EVENT_MAX_AGE_DAYS"])
+    except (TypeError, ValueError) as exc:
+        raise ConfigError("PORTAL_EVENT_MAX_AGE_DAYS must be a whole number.") from exc
+    if event_max_age_days < 1:
+        raise ConfigError("PORTAL_EVENT_MAX_AGE_DAYS must be at least 1.")
+
     base_url = str(settings["BASE_URL"]).rstrip("/")
     https = base_url.startswith("https://")
 
@@ -101,6 +118,7 @@ def flask_config(settings: Mapping[str, Any], instance_path: Path, project_root:
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
         "PORTAL_SMTP_URL": settings["SMTP_URL"],
         "PORTAL_MAIL_FROM": settings["MAIL_FROM"],
+        "PORTAL_MAIL_QUEUE_LIFETIME_HOURS": queue_lifetime_hours,
         "PORTAL_BASE_URL": base_url,
         "PORTAL_HTTPS": https,
         "BABEL_DEFAULT_LOCALE": locale,
@@ -111,6 +129,7 @@ def flask_config(settings: Mapping[str, Any], instance_path: Path, project_root:
         "PORTAL_LOGIN_LIMIT_PER_IP": settings["LOGIN_LIMIT_PER_IP"],
         "PORTAL_LOGIN_LIMIT_PER_ACCOUNT": settings["LOGIN_LIMIT_PER_ACCOUNT"],
         "PORTAL_TOKEN_LIMIT_PER_IP": settings["TOKEN_LIMIT_PER_IP"],
+        "PORTAL_EVENT_MAX_AGE_DAYS": event_max_age_days,
         "PORTAL_BRAND_NAME": settings["BRAND_NAME"],
         "PORTAL_BRAND_LOGO_URL": settings["BRAND_LOGO_URL"],
         "PORTAL_BRAND_COLOR": color,

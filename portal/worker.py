@@ -1,7 +1,8 @@
 """The background worker: ``flask --app portal worker [--once]``.
 
 Feature packages register jobs with :func:`job`; the worker runs each one in
-turn, in its own transaction, then sleeps. Several workers may run at once,
+turn, in its own unit of work (committed if it returns, rolled back if it
+raises), then sleeps. Several workers may run at once,
 so every job must claim its work safely (``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite).
 """
@@ -19,6 +20,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from portal.extensions import db, write_intent
+from portal.web.transaction import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +52,9 @@ def run_jobs_once() -> dict[str, int]:
     done: dict[str, int] = {}
     for entry in JOBS:
         try:
-            done[entry.name] = entry.run()
-            db.session.commit()
+            with unit_of_work():
+                done[entry.name] = entry.run()
         except Exception:  # noqa: BLE001 - the worker must outlive one bad job
-            db.session.rollback()
             log.exception("worker job %s failed", entry.name)
             done[entry.name] = -1
     return done

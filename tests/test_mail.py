@@ -93,17 +93,24 @@ def test_permanent_refusal_fails_at_once_and_temporary_is_retried(db, make_messa
     assert _reload(db, fine).status == MessageStatus.SENT
 
 
-def test_backoff_grows_and_gives_up_after_max_attempts(db, app, make_message):
+def test_backoff_grows_and_gives_up_after_the_queue_lifetime(db, app, make_message, monkeypatch):
     message = make_message()
     app.config["PORTAL_SMTP_URL"] = "smtp://127.0.0.1:9"
     delays = []
-    for _ in range(mail.MAX_ATTEMPTS):
+    for _ in range(8):  # what used to be the attempt limit
         _make_due(db)
         mail.deliver_due()
         current = _reload(db, message)
         delays.append((current.next_attempt_at - utcnow()).total_seconds())
-    assert current.status == MessageStatus.FAILED and current.attempts == mail.MAX_ATTEMPTS
+    assert current.status == MessageStatus.QUEUED and current.attempts == 8
     assert delays[3] > delays[0]
+    later = utcnow() + timedelta(hours=72, minutes=1)
+    monkeypatch.setattr(mail, "utcnow", lambda: later)
+    _make_due(db)
+    mail.deliver_due()
+    current = _reload(db, message)
+    assert current.status == MessageStatus.FAILED and current.attempts == 9
+    assert current.last_error.startswith("Gave up after 72 hours in the queue") and "Error" in current.last_error
 
 
 def test_an_expired_lease_is_taken_over(db, make_message, smtp_server):

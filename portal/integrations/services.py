@@ -443,7 +443,7 @@ def _apply(integration: Integration, data: EventData, now: datetime) -> Event:
         event.outcome = EventOutcome.NO_MATCHING_SURVEY
         return event
     happened = event_time(data, now)
-    if now - happened > timedelta(days=current_app.config.get("PORTAL_EVENT_MAX_AGE_DAYS", 14)):
+    if now - happened > timedelta(days=current_app.config["PORTAL_EVENT_MAX_AGE_DAYS"]):
         event.outcome, event.reason = EventOutcome.THROTTLED, "stale_event"
         return event
     reason = surveys.throttle_reason(survey, contact, ticket, now=now)

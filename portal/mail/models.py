@@ -12,7 +12,7 @@ from portal.web.i18n import lazy_gettext as _l
 
 class MessageStatus:
     QUEUED = "queued"
-    SENDING = "sending"  # claimed by a worker; returns to queued if its lease runs out
+    SENDING = "sending"  # claimed by a worker; another worker takes it over if the lease runs out
     SENT = "sent"
     FAILED = "failed"
 
@@ -37,7 +37,13 @@ class OutboxMessage(db.Model):
     status: Mapped[str] = mapped_column(String(16), default=MessageStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
-    claimed_until: Mapped[datetime | None]
+    #: When the message first became due: the queue lifetime counts from here.
+    due_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The worker claim (host:process:batch) that holds the message while it is
+    #: sending, and once sent until its batch has told the listeners (message_sent).
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    #: Until when the claim holds; indexed to find dead workers' claims.
+    claimed_until: Mapped[datetime | None] = mapped_column(index=True)
     last_error: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]

@@ -2,47 +2,91 @@
 
 Callers queue a message with :func:`enqueue` inside their own transaction,
 so the email exists if and only if the change that caused it was committed.
-The worker then delivers due messages with :func:`deliver_due`:
+The worker then delivers due messages with :func:`deliver_due`, which
+guarantees:
 
-- a batch is claimed in a short transaction (``FOR UPDATE SKIP LOCKED`` on
-  PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), so two workers never claim the
-  same message; a claim is a lease that runs out if its worker dies;
-- one SMTP connection serves the whole batch;
-- 4xx answers and connection errors are retried with exponential backoff and
-  jitter; 5xx answers fail the message permanently;
-- nothing is deleted: staff see every message and its last error.
+- **Never lost.** A message is queued, sending, sent or failed, and nothing
+  is deleted: staff see every message, its attempts and its last error.
+- **At most one duplicate per crash.** Each outcome is committed in its own
+  short transaction as soon as the server answered, and the next message is
+  handed over (SMTP DATA) only once that commit is done. So a worker killed
+  at any moment has recorded every message the server accepted, except at
+  most the one in flight, which the next worker sends again with the same
+  Message-ID. The commit runs in a thread of its own while the next
+  message's MAIL and RCPT go out, so it costs little time.
+- **Two workers never claim the same message.** A batch is claimed in a
+  short transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
+  ``BEGIN IMMEDIATE`` on SQLite) and tagged with the claim's name.
+- **A dead worker's claims are taken over within seconds.** A claim is a
+  lease of ``LEASE`` (10 s), which a thread of the worker renews every
+  ``HEARTBEAT_SECONDS`` while it works on the batch, also while it waits on
+  a slow server: a slow but live worker keeps its messages, and once a dead
+  worker's lease has run out, the next worker to poll claims them. A worker
+  that cannot renew (it lost the database) stops before its lease may have
+  run out, and outcomes are recorded only while the claim is still the
+  worker's own, so a worker whose claim was taken over stops too; as after
+  a crash, only the message in flight can then go out twice. Workers
+  compare leases with their own clocks: keep the hosts' clocks in sync.
+- **Listeners hear of each sent message exactly once.** ``message_sent``
+  (an invitation becomes "sent") is sent once per batch, at its end, in the
+  transaction that releases the claim; a dead worker's sent messages are
+  announced by the worker that takes its claim over.
+- **Temporary failures are retried for the queue lifetime.** Connection
+  errors, failures to connect or sign in to the relay, and 4xx answers are
+  retried with exponential backoff and jitter (30 s doubling up to an
+  hour, each delay between half and one and a half times that) until
+  ``PORTAL_MAIL_QUEUE_LIFETIME_HOURS`` (72 by default) have passed since
+  the message became due. The last try is made when the lifetime runs out;
+  if it fails too, the message fails for good with "Gave up after N hours
+  in the queue. Last error: ...". A 5xx answer to a message (to its
+  sender, recipient or content) fails it at once. There is no limit on the
+  number of attempts.
+- One SMTP connection serves the whole batch.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import random
+import re
+import secrets
 import smtplib
 import socket
 import ssl
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.header import Header
-from email.policy import compat32
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.policy import Compat32
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 
-from portal.extensions import db
+from portal.extensions import db, write_intent
 from portal.mail.models import MessageStatus, OutboxMessage
 from portal.pagination import Page, paginate
 from portal.signals import message_failed, message_sent
 from portal.timeutil import utcnow
 from portal.web.theme import on_brand_color
+from portal.web.transaction import unit_of_work
 
-MAX_ATTEMPTS = 8
+log = logging.getLogger(__name__)
+
 BATCH_SIZE = 50
-LEASE = timedelta(minutes=5)
+#: A claim runs out this long after its worker last renewed it...
+LEASE = timedelta(seconds=10)
+#: ...which a live worker does this often while it works on the batch.
+HEARTBEAT_SECONDS = 2.5
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_MAX_SECONDS = 3600
 
@@ -77,6 +121,7 @@ def enqueue(
         _check_header(name, name)
         _check_header(name, value)
     domain = (parseaddr(current_app.config["PORTAL_MAIL_FROM"])[1].partition("@")[2]) or "portal.invalid"
+    due_at = send_after or utcnow()
     message = OutboxMessage(
         kind=kind,
         to_address=to,
@@ -87,7 +132,8 @@ def enqueue(
         locale=locale,
         message_id=make_msgid(domain=domain),
         status=MessageStatus.QUEUED,
-        next_attempt_at=send_after or utcnow(),
+        next_attempt_at=due_at,
+        due_at=due_at,
     )
     db.session.add(message)
     db.session.flush()
@@ -123,7 +169,9 @@ def build_email(message: OutboxMessage, sender: str) -> Message:
     """
     email: Message
     if message.html_body:
-        email = MIMEMultipart("alternative")
+        # A random boundary that base64 bodies cannot contain ("_" is not in
+        # their alphabet), so the generator need not search the parts for it.
+        email = MIMEMultipart("alternative", boundary=f"=_{secrets.token_hex(16)}")
         email.attach(MIMEText(message.text_body, "plain", "utf-8"))
         email.attach(MIMEText(message.html_body, "html", "utf-8"))
     else:
@@ -139,7 +187,22 @@ def build_email(message: OutboxMessage, sender: str) -> Message:
     return email
 
 
-_SMTP_POLICY = compat32.clone(linesep="\r\n")  # SMTP wants CRLF line ends
+#: What str.splitlines() breaks an ASCII string at, as email.header.Header does.
+_LINE_BREAK = re.compile(r"[\n\r\x0b\x0c\x1c-\x1e]")
+
+
+class _Compat32(Compat32):
+    """compat32 with a shortcut for the common header: ASCII, short enough
+    for one line. email.header.Header folds such a header into the very same
+    bytes, but several times slower: half the cost of building a message."""
+
+    def fold_binary(self, name, value):
+        if isinstance(value, str) and value.isascii() and len(name) + len(value) + 2 <= self.max_line_length and not _LINE_BREAK.search(value):
+            return f"{name}: {value}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+
+_SMTP_POLICY = _Compat32(linesep="\r\n")  # SMTP wants CRLF line ends
 
 
 def _address_header(value: str) -> str:
@@ -174,39 +237,146 @@ class SmtpSettings:
             tls=tls,
         )
 
-    def connect(self) -> smtplib.SMTP:
+    def connect(self, before_data: Callable[[], None] | None = None) -> smtplib.SMTP:
+        """A signed-in connection; ``before_data`` runs before each message is handed over."""
         if self.tls == "ssl":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=ssl.create_default_context())
+            smtp: _Smtp = _SmtpSsl(self.host, self.port, timeout=self.timeout, context=ssl.create_default_context())
         else:
-            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            smtp = _Smtp(self.host, self.port, timeout=self.timeout)
+        try:
             if self.tls == "starttls":
                 smtp.starttls(context=ssl.create_default_context())
-        if self.username:
-            smtp.login(self.username, self.password or "")
+            if self.username:
+                smtp.login(self.username, self.password or "")
+        except BaseException:
+            smtp.close()
+            raise
+        smtp.before_data = before_data
         return smtp
 
 
-def claim_due(limit: int = BATCH_SIZE) -> list[int]:
-    """Claim due messages for this worker and commit the claim."""
+class _Smtp(smtplib.SMTP):
+    """Calls ``before_data`` in ``sendmail`` once the server accepted sender
+    and recipient, right before DATA hands the message over: until then, a
+    crash cannot have delivered it."""
+
+    before_data: Callable[[], None] | None = None
+
+    def data(self, msg):
+        if self.before_data is not None:
+            self.before_data()
+        return super().data(msg)
+
+
+class _SmtpSsl(_Smtp, smtplib.SMTP_SSL):
+    pass
+
+
+def claim_due(claimant: str, limit: int = BATCH_SIZE) -> list[int]:
+    """Claim due messages for ``claimant`` and commit the claim.
+
+    Due are queued messages whose time has come and messages whose worker
+    let the lease run out (it died, or lost the database for longer than the
+    lease). The same transaction tells the listeners about the messages such
+    a worker sent but had not announced yet.
+    """
     now = utcnow()
     due = or_(
         (OutboxMessage.status == MessageStatus.QUEUED) & (OutboxMessage.next_attempt_at <= now),
-        (OutboxMessage.status == MessageStatus.SENDING) & (OutboxMessage.claimed_until < now),  # a dead worker's lease
+        (OutboxMessage.status == MessageStatus.SENDING) & (OutboxMessage.claimed_until < now),
     )
-    ids = list(
-        db.session.scalars(
-            select(OutboxMessage.id).where(due).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)
+    with unit_of_work():
+        _announce_sent(OutboxMessage.claimed_until < now)
+        ids = list(
+            db.session.scalars(
+                select(OutboxMessage.id).where(due).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)
+            )
         )
-    )
-    if ids:
-        db.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids))
-            .values(status=MessageStatus.SENDING, claimed_until=now + LEASE)
-            .execution_options(synchronize_session=False)
-        )
-    db.session.commit()
+        if ids:
+            db.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids))
+                .values(status=MessageStatus.SENDING, claimed_by=claimant, claimed_until=now + LEASE)
+                .execution_options(synchronize_session=False)
+            )
     return ids
+
+
+def _announce_sent(*where) -> None:
+    """Send ``message_sent`` for the sent messages that still carry a claim,
+    and release them, in one transaction: the listeners hear of each exactly
+    once. A batch announces its own at its end, in one go, which costs far
+    less than one signal per message."""
+    sent = db.session.execute(
+        select(OutboxMessage.id, OutboxMessage.sent_at).where(OutboxMessage.status == MessageStatus.SENT, *where).with_for_update(skip_locked=True)
+    ).all()
+    if not sent:
+        return
+    ids = [row.id for row in sent]
+    db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(claimed_by=None, claimed_until=None).execution_options(synchronize_session=False)
+    )
+    message_sent.send(None, message_ids=ids, sent_at=max(row.sent_at for row in sent))
+
+
+def _claimant() -> str:
+    """Names one claim: the host and process say which worker holds it."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(6)}"
+
+
+class _Lease:
+    """Keeps a claim alive while its worker works on the batch.
+
+    A thread renews the lease every HEARTBEAT_SECONDS, also while the worker
+    waits on a slow SMTP server, so a live worker keeps its messages and a
+    dead one loses them LEASE after its last renewal. If renewing fails (the
+    database is out of reach or locked), :meth:`held` turns false before the
+    lease can have run out, and the worker sends nothing more from the batch:
+    once the lease is gone, another worker may be sending those messages.
+    """
+
+    def __init__(self, claimant: str, ids: list[int], renewed_at: float):
+        self.claimant = claimant
+        self._ids = ids
+        self._app = current_app._get_current_object()
+        self._valid_until = renewed_at + LEASE.total_seconds() - HEARTBEAT_SECONDS
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="mail-lease", daemon=True)
+
+    def __enter__(self) -> _Lease:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def held(self) -> bool:
+        return time.monotonic() < self._valid_until
+
+    def _beat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            started = time.monotonic()
+            try:
+                self._renew()
+            except Exception:  # noqa: BLE001 - held() turns false in time; the next beat tries again
+                log.warning("could not renew the lease of mail claim %s", self.claimant, exc_info=True)
+            else:
+                self._valid_until = started + LEASE.total_seconds() - HEARTBEAT_SECONDS
+
+    def _renew(self) -> None:
+        with self._app.app_context(), unit_of_work():  # a session and a transaction of its own
+            write_intent.set(True)
+            # Rows the recorder is writing are skipped (renewed at the next
+            # beat): waiting for them could deadlock with its transaction.
+            held = (
+                select(OutboxMessage.id)
+                .where(OutboxMessage.id.in_(self._ids), OutboxMessage.claimed_by == self.claimant)
+                .with_for_update(skip_locked=True)
+            )
+            db.session.execute(
+                update(OutboxMessage).where(OutboxMessage.id.in_(held)).values(claimed_until=utcnow() + LEASE).execution_options(synchronize_session=False)
+            )
 
 
 def _retry_delay(attempts: int) -> timedelta:
@@ -214,97 +384,211 @@ def _retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=seconds * random.uniform(0.5, 1.5))
 
 
-#: Outcomes are written every this many messages: a crash between sending and
-#: recording can repeat at most this many messages (with the same Message-ID).
-RECORD_EVERY = 25
-
-
-@dataclass
-class _Outcome:
-    message_id: int
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
     attempts: int
-    sent: bool
-    error: str | None = None
-    permanent: bool = False
+    due_at: datetime
+    recipient: str
+    data: bytes
 
 
-def _record(outcomes: list[_Outcome]) -> None:
-    """Write a batch of outcomes in one transaction and tell the listeners."""
-    if not outcomes:
-        return
+class _RelayUnavailable(Exception):
+    """Connecting or signing in to the relay failed: nothing to do with a message."""
+
+
+class _ClaimLost(Exception):
+    """Another worker took the claim over: what is left of the batch is its own now."""
+
+
+_outbox = OutboxMessage.__table__
+
+#: Built once: the one statement each sent message costs. The claim stays
+#: on the message until the batch announces it (:func:`_announce_sent`).
+_MARK_SENT = (
+    update(_outbox)
+    .where(_outbox.c.id == bindparam("outbox_id"), _outbox.c.claimed_by == bindparam("claimant"))
+    .values(status=MessageStatus.SENT, sent_at=bindparam("now"), attempts=_outbox.c.attempts + 1, last_error=None)
+)
+
+
+def _record_failures(messages: list[_Claimed], error: str, permanent: bool, claimant: str) -> bool:
+    """Commit a failed attempt for each message: back to the queue with a
+    backoff, or FAILED on a permanent answer or past the queue lifetime.
+    False if the claim on any of them was lost."""
     now = utcnow()
-    sent_ids = [o.message_id for o in outcomes if o.sent]
-    if sent_ids:
-        db.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(sent_ids))
-            .values(status=MessageStatus.SENT, sent_at=now, attempts=OutboxMessage.attempts + 1, last_error=None, claimed_until=None)
-            .execution_options(synchronize_session=False)
-        )
-        message_sent.send(None, message_ids=sent_ids, sent_at=now)
-    failed_ids = []
-    for outcome in (o for o in outcomes if not o.sent):
-        attempts = outcome.attempts + 1
-        values = {"attempts": attempts, "last_error": (outcome.error or "")[:1000], "claimed_until": None}
-        if outcome.permanent or attempts >= MAX_ATTEMPTS:
-            values["status"] = MessageStatus.FAILED
-            failed_ids.append(outcome.message_id)
-        else:
-            values["status"] = MessageStatus.QUEUED
-            values["next_attempt_at"] = now + _retry_delay(attempts)
-        db.session.execute(
-            update(OutboxMessage).where(OutboxMessage.id == outcome.message_id).values(**values).execution_options(synchronize_session=False)
-        )
-    if failed_ids:
-        message_failed.send(None, message_ids=failed_ids)
-    db.session.commit()
-    outcomes.clear()
+    lifetime_hours = current_app.config["PORTAL_MAIL_QUEUE_LIFETIME_HOURS"]
+    failed: list[int] = []
+    all_mine = True
+    with unit_of_work():
+        for message in messages:
+            values: dict = {"attempts": message.attempts + 1, "claimed_by": None, "claimed_until": None}
+            give_up_at = message.due_at + timedelta(hours=lifetime_hours)
+            if permanent:
+                values.update(status=MessageStatus.FAILED, last_error=error[:1000])
+            elif now >= give_up_at:
+                values.update(status=MessageStatus.FAILED, last_error=f"Gave up after {lifetime_hours:g} hours in the queue. Last error: {error}"[:1000])
+            else:  # the last try is made when the lifetime runs out
+                values.update(status=MessageStatus.QUEUED, last_error=error[:1000], next_attempt_at=min(now + _retry_delay(message.attempts + 1), give_up_at))
+            recorded = db.session.execute(
+                update(_outbox).where(_outbox.c.id == message.id, _outbox.c.claimed_by == claimant).values(**values)
+            ).rowcount
+            all_mine = all_mine and bool(recorded)
+            if recorded and values["status"] == MessageStatus.FAILED:
+                failed.append(message.id)
+        if failed:
+            message_failed.send(None, message_ids=failed)
+    return all_mine
+
+
+class _Recorder:
+    """Commits each outcome in a thread of its own, while the next message
+    is being handed to the server.
+
+    The next message's DATA waits in :meth:`settle` until the outcomes
+    before it are committed, so a crash can still repeat only the message
+    in flight; meanwhile the commit runs while the worker waits for the
+    server's answers to MAIL and RCPT, instead of adding to each message.
+    """
+
+    def __init__(self, claimant: str):
+        self.claimant = claimant
+        self._app = current_app._get_current_object()
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mail-record")
+        self._pending: list[Future] = []
+
+    def __enter__(self) -> _Recorder:
+        self._thread.submit(self._enter).result()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        try:
+            self._wait()
+        finally:
+            self._thread.submit(self._leave).result()
+            self._thread.shutdown()
+
+    def sent(self, message: _Claimed) -> None:
+        self._pending.append(self._thread.submit(self._record_sent, message))
+
+    def failed(self, messages: list[_Claimed], error: str, permanent: bool) -> None:
+        self._pending.append(self._thread.submit(_record_failures, messages, error, permanent, self.claimant))
+
+    def settle(self) -> None:
+        """Wait until every outcome is committed; raise _ClaimLost if one was no longer ours."""
+        if not self._wait():
+            raise _ClaimLost(self.claimant)
+
+    def _wait(self) -> bool:
+        pending, self._pending = self._pending, []
+        return all([future.result() for future in pending])  # a list: wait for every one, also after a False
+
+    def _enter(self) -> None:
+        self._context = self._app.app_context()
+        self._context.push()
+        write_intent.set(True)
+        # On PostgreSQL one connection serves the batch, in autocommit: each
+        # sent message costs a single round trip. SQLite takes a connection
+        # per message, as the next writer in the queue gets its turn when a
+        # connection is checked in (portal.extensions.WriterQueue).
+        self._connection = None if db.engine.dialect.name == "sqlite" else db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+    def _leave(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+        db.session.remove()
+        self._context.pop()
+
+    def _record_sent(self, message: _Claimed) -> bool:
+        """Commit that the server accepted ``message``: a crash after this
+        commit cannot send it again. False if the claim was lost. A bare
+        connection, not the session: this runs once per message."""
+        values = {"outbox_id": message.id, "claimant": self.claimant, "now": utcnow()}
+        if self._connection is not None:
+            return bool(self._connection.execute(_MARK_SENT, values).rowcount)
+        with db.engine.begin() as connection:
+            return bool(connection.execute(_MARK_SENT, values).rowcount)
 
 
 def deliver_due(limit: int = BATCH_SIZE) -> int:
-    """Send what is due over one SMTP connection; returns how many were sent."""
-    ids = claim_due(limit)
-    if not ids:
-        return 0
+    """Claim what is due and send it over one SMTP connection; returns how many were sent.
+
+    Every transaction here writes: on SQLite they begin IMMEDIATE.
+    """
+    intent = write_intent.set(True)
+    try:
+        renewed_at = time.monotonic()
+        claimant = _claimant()
+        ids = claim_due(claimant, limit)
+        if not ids:
+            return 0
+        sender = current_app.config["PORTAL_MAIL_FROM"]
+        with unit_of_work():  # a short read: each outcome is a transaction of its own
+            batch = [
+                _Claimed(m.id, m.attempts, m.due_at, parseaddr(m.to_address)[1], build_email(m, sender).as_bytes(policy=_SMTP_POLICY))
+                for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id))
+            ]
+        with _Lease(claimant, ids, renewed_at) as lease, _Recorder(claimant) as recorder:
+            sent = _send(batch, lease, recorder)
+        with unit_of_work():
+            _announce_sent(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == claimant)
+        return sent
+    finally:
+        write_intent.reset(intent)
+
+
+def _send(batch: list[_Claimed], lease: _Lease, recorder: _Recorder) -> int:
+    """Send the batch; each outcome is committed before the next message is handed over.
+
+    Stops early when the lease may have run out or a record shows that
+    another worker took the claim over: what is left is that worker's now.
+    """
     settings = SmtpSettings.from_url(current_app.config["PORTAL_SMTP_URL"])
-    sender = current_app.config["PORTAL_MAIL_FROM"]
-    envelope_sender = parseaddr(sender)[1]
-    batch = [
-        (m.id, m.attempts, m.to_address, build_email(m, sender))
-        for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id))
-    ]
-    db.session.commit()  # end the read; each batch of outcomes is its own short transaction
-    outcomes: list[_Outcome] = []
+    envelope_sender = parseaddr(current_app.config["PORTAL_MAIL_FROM"])[1]
     sent = 0
     smtp: smtplib.SMTP | None = None
     try:
-        for position, (message_id, attempts, to_address, email) in enumerate(batch):
+        for position, message in enumerate(batch):
+            if not lease.held():
+                break
             try:
                 if smtp is None:
-                    smtp = settings.connect()
-                smtp.sendmail(envelope_sender, [parseaddr(to_address)[1]], email.as_bytes(policy=_SMTP_POLICY))
+                    smtp = _connect(settings, before_data=recorder.settle)
+                smtp.sendmail(envelope_sender, [message.recipient], message.data)
+            except _ClaimLost:
+                break
             except smtplib.SMTPRecipientsRefused as error:
                 code, text = next(iter(error.recipients.values()))
-                outcomes.append(_Outcome(message_id, attempts, False, f"{code} {text!r}", permanent=code >= 500))
+                recorder.failed([message], f"{code} {text!r}", code >= 500)
             except smtplib.SMTPResponseException as error:
-                outcomes.append(_Outcome(message_id, attempts, False, f"{error.smtp_code} {error.smtp_error!r}", permanent=error.smtp_code >= 500))
+                recorder.failed([message], f"{error.smtp_code} {error.smtp_error!r}", error.smtp_code >= 500)
                 if error.smtp_code == 421:
                     smtp = _close(smtp)
-            except (smtplib.SMTPException, OSError, socket.timeout) as error:
+            except (_RelayUnavailable, smtplib.SMTPException, OSError) as error:
                 # The connection is gone: this and every other claimed message
                 # go back to the queue for a later attempt.
                 smtp = _close(smtp)
-                outcomes.extend(_Outcome(m_id, m_attempts, False, f"{type(error).__name__}: {error}") for m_id, m_attempts, _, _ in batch[position:])
+                recorder.failed(batch[position:], _describe(error), False)
                 break
             else:
-                outcomes.append(_Outcome(message_id, attempts, True))
+                recorder.sent(message)
                 sent += 1
-            if len(outcomes) >= RECORD_EVERY:
-                _record(outcomes)
     finally:
         _close(smtp)
-        _record(outcomes)
     return sent
+
+
+def _connect(settings: SmtpSettings, before_data: Callable[[], None]) -> smtplib.SMTP:
+    """Connect and sign in; any failure, even a 5xx greeting or a refused
+    login, is the relay's, so the batch waits for a later attempt."""
+    try:
+        return settings.connect(before_data)
+    except (smtplib.SMTPException, OSError) as error:
+        raise _RelayUnavailable(_describe(error)) from error
+
+
+def _describe(error: BaseException) -> str:
+    return str(error) if isinstance(error, _RelayUnavailable) else f"{type(error).__name__}: {error}"
 
 
 def _close(smtp: smtplib.SMTP | None) -> None:
@@ -332,6 +616,6 @@ def resend(message: OutboxMessage) -> bool:
         return False
     message.status = MessageStatus.QUEUED
     message.attempts = 0
-    message.next_attempt_at = utcnow()
+    message.next_attempt_at = message.due_at = utcnow()  # a new queue lifetime
     message.last_error = None
     return True

@@ -49,7 +49,6 @@ def message_html(message_id: int):
 def resend(message_id: int):
     message = db.session.get(OutboxMessage, message_id) or abort(404)
     if services.resend(message):
-        db.session.commit()
         notice = _("The message is queued again.")
     else:
         notice = _("Only failed messages can be sent again.")
