@@ -98,13 +98,21 @@ def _keys(check: Checker, doc: Document, mapping: dict, path: tuple, required: s
         check.error(doc.line(*path), f"'{key}' is missing in {what}")
 
 
-def read_course_meta(check: Checker, doc: Document) -> dict[str, Any] | None:
+def _front_matter(check: Checker, doc: Document, example: str) -> dict | None:
+    """The front matter as a mapping (None if it is not one), duplicate keys reported."""
     data = doc.data
     if not isinstance(data, dict):
-        check.error(2, "the front matter must be keys and values (title: ..., summary: ...)")
+        check.error(2, f"the front matter must be keys and values ({example})")
         return None
     for line, key in doc.duplicate_keys:
         check.error(line, f"'{key}' appears twice")
+    return data
+
+
+def read_course_meta(check: Checker, doc: Document) -> dict[str, Any] | None:
+    data = _front_matter(check, doc, "title: ..., summary: ...")
+    if data is None:
+        return None
     before = len(check.problems)
     _keys(check, doc, data, (), COURSE_KEYS, COURSE_OPTIONAL_KEYS, "course.md")
     title = _text(check, doc, data.get("title"), ("title",), "title") if "title" in data else None
@@ -145,12 +153,9 @@ def read_course_meta(check: Checker, doc: Document) -> dict[str, Any] | None:
 
 
 def read_lesson_meta(check: Checker, doc: Document) -> dict[str, Any] | None:
-    data = doc.data
-    if not isinstance(data, dict):
-        check.error(2, "the front matter must be keys and values (title: ..., minutes: ..., version: ...)")
+    data = _front_matter(check, doc, "title: ..., minutes: ..., version: ...")
+    if data is None:
         return None
-    for line, key in doc.duplicate_keys:
-        check.error(line, f"'{key}' appears twice")
     before = len(check.problems)
     _keys(check, doc, data, (), LESSON_KEYS, LESSON_OPTIONAL_KEYS, "the lesson's front matter")
     title = _text(check, doc, data.get("title"), ("title",), "title") if "title" in data else None
