@@ -95,6 +95,7 @@ def _register_cli(app: Flask) -> None:
     from portal.courses.cli import content_cli, courses_cli
     from portal.demo import demo_cli
     from portal.integrations.cli import integrations_cli
+    from portal.reports.cli import reports_cli
     from portal.worker import worker_command
 
     app.cli.add_command(users_cli)
@@ -102,4 +103,5 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(courses_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(integrations_cli)
+    app.cli.add_command(reports_cli)
     app.cli.add_command(worker_command)

@@ -9,6 +9,7 @@ from portal.integrations import bp, services
 from portal.integrations.models import Integration
 from portal.integrations.schema import EVENT_SCHEMA
 from portal.reports import services as reports
+from portal.reports.query import METRICS, ParameterError, ReportQuery
 from portal.web.transaction import run_in_transaction
 
 csrf.exempt(bp)  # machine clients authenticate with signatures and bearer tokens, not cookies
@@ -89,3 +90,17 @@ def account_satisfaction_view(external_id: str):
     if data is None:
         return _error(404, "external_id", "no such account")
     return jsonify(data)
+
+
+@bp.get("/reports/<metric>")
+@limiter.limit("120 per minute")
+def report_view(metric: str):
+    """NPS, CSAT, response rate or score distribution over a period, by interval and group (README: Reports API)."""
+    _api_integration()
+    if metric not in METRICS:
+        return _error(404, "metric", f"must be one of {', '.join(METRICS)}")
+    try:
+        query = ReportQuery.from_args(request.args)
+    except ParameterError as error:
+        return _error(400, error.name, error.message)
+    return jsonify(reports.report(metric, query))

@@ -1,24 +1,501 @@
-"""Figures for the staff dashboard, and the satisfaction the read API returns."""
+"""The figures of the reports: the one function the page, the CSV exports and
+``GET /api/v1/reports/<metric>`` call (:func:`report`), segments with their
+change against the previous period, account NPS and health, and the
+satisfaction the read API returns.
+
+Reports read the daily cells of :mod:`portal.reports.rollup`, never the
+million answers behind them; the account's region, manager and service types
+are joined when the report is read (they are the account's current values).
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from operator import add
 
-from sqlalchemy import select
+from flask_babel import gettext as _
+from sqlalchemy import false, func, select
 from sqlalchemy.orm import selectinload
 
 from portal.auth.models import Role, StaffUser
 from portal.customers import services as customers
-from portal.customers.models import Account, Contact
+from portal.customers.models import (
+    SERVICE_TYPES,
+    TICKET_CATEGORIES,
+    Account,
+    AccountService,
+    Contact,
+)
 from portal.extensions import db
-from portal.reports.metrics import csat_score, nps_score
-from portal.surveys.models import Invitation, Response, nps_category
+from portal.reports import rollup
+from portal.reports.metrics import (
+    Change,
+    CsatFigures,
+    NpsFigures,
+    csat_score,
+    nps_change,
+    nps_score,
+    response_rate,
+)
+from portal.reports.models import COUNT_COLUMNS, CSAT_SCORES, NO_CATEGORY, NPS_SCORES, ReportCell, ReportChunk
+from portal.reports.query import ReportQuery
+from portal.surveys.models import Invitation, Response, SurveyKind, nps_category
 from portal.timeutil import utcnow
+from portal.web.i18n import lazy_gettext as _l
 
 #: How far back the account figures of the read API look.
 ACCOUNT_HISTORY = timedelta(days=730)
 QUARTER = timedelta(days=90)
+
+# --- reading the cells ------------------------------------------------------------------------
+
+_NPS = slice(0, 11)
+_CSAT = slice(11, 16)
+_ANSWERS, _COMMENTS, _SENT, _ANSWERED = 16, 17, 18, 19
+#: Dimensions that are properties of the account (joined when read), not of the cell.
+ACCOUNT_DIMENSIONS = ("region", "service_type", "account_manager", "account")
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    id: int
+    external_id: str
+    name: str
+    region: str | None
+    manager_email: str | None
+    manager_name: str | None
+    service_types: tuple[str, ...]
+
+
+def account_directory() -> dict[int, AccountInfo]:
+    """Every account with the attributes reports group and filter by (one small query each)."""
+    services: dict[int, list[str]] = defaultdict(list)
+    for account_id, service_type in db.session.execute(select(AccountService.account_id, AccountService.service_type)):
+        services[account_id].append(service_type)
+    rows = db.session.execute(
+        select(Account.id, Account.external_id, Account.name, Account.region, StaffUser.email, StaffUser.name).outerjoin(
+            StaffUser, StaffUser.id == Account.account_manager_id
+        )
+    )
+    return {
+        row[0]: AccountInfo(row[0], row[1], row[2], row[3], row[4], row[5], tuple(sorted(services.get(row[0], ()))))
+        for row in rows
+    }
+
+
+def _selected_accounts(query: ReportQuery, directory: dict[int, AccountInfo]) -> list[int] | None:
+    """The ids of the accounts the query's account filters admit; None: no account filter."""
+    if not (query.regions or query.service_types or query.account_managers or query.accounts):
+        return None
+    regions, services, managers, accounts = set(query.regions), set(query.service_types), set(query.account_managers), set(query.accounts)
+    return [
+        info.id
+        for info in directory.values()
+        if (not regions or info.region in regions)
+        and (not services or services.intersection(info.service_types))
+        and (not managers or info.manager_email in managers)
+        and (not accounts or info.external_id in accounts)
+    ]
+
+
+def _spans(start: date, end: date) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:
+    """Split [start, end) into whole chunks (read from report_chunks) and the
+    days at its edges (read from report_cells)."""
+    first = start if rollup.is_chunk_start(start) else rollup.chunk_of(start)[1]
+    last = end if rollup.is_chunk_start(end) else rollup.chunk_of(end)[0]
+    if first >= last:
+        return None, [(start, end)]
+    edges = [(a, b) for a, b in ((start, first), (last, end)) if a < b]
+    return (first, last), edges
+
+
+def _read(query: ReportQuery, account_ids: list[int] | None, *, period: str | None = None, keys: tuple[str, ...] = ()) -> dict[tuple, list[int]]:
+    """Summed counts per (period, *keys), keys among account_id, survey_kind, ticket_category."""
+    chunks, days = _spans(query.start, query.end)
+    parts = [(ReportChunk, ReportChunk.start, *chunks)] if chunks else []
+    parts += [(ReportCell, ReportCell.day, a, b) for a, b in days]
+    merged: dict[tuple, list[int]] = {}
+    for model, day, start, end in parts:
+        group = ([getattr(model, period)] if period else []) + [getattr(model, key) for key in keys]
+        conditions = [day >= start, day < end]
+        if account_ids is not None:
+            conditions.append(model.account_id.in_(account_ids) if account_ids else false())
+        if query.survey_kinds:
+            conditions.append(model.survey_kind.in_(query.survey_kinds))
+        if query.ticket_categories:
+            conditions.append(model.ticket_category.in_(query.ticket_categories))
+        statement = select(*group, *[func.sum(getattr(model, c)) for c in COUNT_COLUMNS]).where(*conditions)
+        width = len(group)
+        for row in db.session.connection().execute(statement.group_by(*group) if group else statement):
+            grouping = ((row[0] if period else None), *row[width - len(keys) : width])
+            counts = [value or 0 for value in row[width:]]
+            earlier = merged.get(grouping)
+            merged[grouping] = list(map(add, earlier, counts)) if earlier else counts
+    return merged
+
+
+def _groups_of(dimension: str | None, value, directory: dict[int, AccountInfo]) -> Iterable:
+    """The group value(s) a cell counts in: an account with several service types counts in each."""
+    if dimension is None:
+        return (None,)
+    if dimension == "survey_kind":
+        return (value,)
+    if dimension == "ticket_category":
+        return (value or None,)
+    info = directory.get(value)
+    if info is None:
+        return ()
+    if dimension == "region":
+        return (info.region,)
+    if dimension == "account_manager":
+        return (info.manager_email,)
+    if dimension == "account":
+        return (info.external_id,)
+    return info.service_types
+
+
+def _cell_key(dimension: str | None) -> tuple[str, ...]:
+    if dimension in ACCOUNT_DIMENSIONS:
+        return ("account_id",)
+    return (dimension,) if dimension else ()
+
+
+@dataclass
+class Tallies:
+    """Counts per (period, group), and the total over everything selected (each answer once)."""
+
+    rows: dict[tuple, list[int]]
+    total: list[int]
+
+
+def _regroup(read: dict[tuple, list[int]], dimension: str | None, position: int, directory: dict[int, AccountInfo]) -> Tallies:
+    rows: dict[tuple, list[int]] = {}
+    total = [0] * len(COUNT_COLUMNS)
+    for grouping, counts in read.items():
+        total = list(map(add, total, counts))
+        value = grouping[position] if dimension else None
+        for group in _groups_of(dimension, value, directory):
+            key = (grouping[0], group)
+            earlier = rows.get(key)
+            rows[key] = list(map(add, earlier, counts)) if earlier else counts
+    return Tallies(rows, total)
+
+
+def tallies(query: ReportQuery, *, interval: str | None = None, group_by: str | None = None, directory: dict | None = None) -> Tallies:
+    directory = directory if directory is not None else account_directory()
+    read = _read(query, _selected_accounts(query, directory), period=interval, keys=_cell_key(group_by))
+    return _regroup(read, group_by, 1, directory)
+
+
+# --- figures from counts ------------------------------------------------------------------------
+
+
+def nps_figures(counts: list[int]) -> NpsFigures:
+    nps = counts[_NPS]
+    return NpsFigures(sum(nps), nps[9] + nps[10], nps[7] + nps[8], sum(nps[:7]))
+
+
+def csat_figures(counts: list[int]) -> CsatFigures:
+    csat = counts[_CSAT]
+    return CsatFigures(sum(csat), csat[3] + csat[4], sum(score * n for score, n in zip(CSAT_SCORES, csat, strict=True)))
+
+
+def figures(metric: str, counts: list[int], scale: str = "nps") -> dict:
+    """The API's figures of one row, from the summed cell counts."""
+    if metric == "nps":
+        return nps_figures(counts).as_dict()
+    if metric == "csat":
+        return csat_figures(counts).as_dict()
+    if metric == "response-rate":
+        return {"sent": counts[_SENT], "answered": counts[_ANSWERED], "rate": response_rate(counts[_SENT], counts[_ANSWERED])}
+    scores, values = (NPS_SCORES, counts[_NPS]) if scale == "nps" else (CSAT_SCORES, counts[_CSAT])
+    return {"responses": sum(values), "counts": {str(score): n for score, n in zip(scores, values, strict=True)}}
+
+
+def _sort_key(item):
+    (period, group), _counts = item
+    return (period or "", group is None, str(group or ""))
+
+
+def report(metric: str, query: ReportQuery, *, directory: dict | None = None) -> dict:
+    """One metric over a query: what ``GET /api/v1/reports/<metric>``, the reports page and the CSV share."""
+    found = tallies(query, interval=query.interval, group_by=query.group_by, directory=directory)
+    return {
+        "metric": metric,
+        "from": query.start.isoformat(),
+        "to": query.end.isoformat(),
+        "rows": [
+            {"period": period, "group": group, **figures(metric, counts, query.scale)}
+            for (period, group), counts in sorted(found.rows.items(), key=_sort_key)
+            if any(counts)
+        ],
+        "total": figures(metric, found.total, query.scale),
+    }
+
+
+# --- the reports page: series, distribution, segments ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Segment:
+    dimension: str
+    group: str | None
+    label: str
+    now: NpsFigures
+    before: NpsFigures
+    change: Change
+
+
+@dataclass(frozen=True)
+class PeriodRow:
+    period: str | None
+    nps: NpsFigures
+    csat: CsatFigures
+    sent: int
+    answered: int
+    answers: int
+    comments: int
+
+    @property
+    def rate(self) -> float | None:
+        return response_rate(self.sent, self.answered)
+
+    @classmethod
+    def of(cls, period: str | None, counts: list[int]) -> PeriodRow:
+        return cls(period, nps_figures(counts), csat_figures(counts), counts[_SENT], counts[_ANSWERED], counts[_ANSWERS], counts[_COMMENTS])
+
+
+SEGMENT_DIMENSIONS = ("region", "service_type", "account_manager", "ticket_category")
+
+
+@dataclass(frozen=True)
+class Overview:
+    query: ReportQuery
+    interval: str
+    series: list[PeriodRow]
+    total: PeriodRow
+    distribution: list[tuple[int, int]]
+    csat_distribution: list[tuple[int, int]]
+    segments: dict[str, list[Segment]]
+
+
+def overview(query: ReportQuery, *, directory: dict | None = None) -> Overview:
+    """Everything the reports page shows, from three reads of the cells: the
+    series by period, and the segments now and in the period before."""
+    directory = directory if directory is not None else account_directory()
+    interval = query.interval or default_interval(query)
+    accounts = _selected_accounts(query, directory)
+    by_period = _regroup(_read(query, accounts, period=interval), None, 0, directory)
+    series = [PeriodRow.of(period, counts) for (period, _group), counts in sorted(by_period.rows.items(), key=_sort_key) if any(counts)]
+    keys = ("account_id", "ticket_category")
+    now = _read(query, accounts, keys=keys)
+    before = _read(query.previous(), accounts, keys=keys)
+    table = _segment_tables(now, before, directory)
+    total = by_period.total
+    return Overview(
+        query=query,
+        interval=interval,
+        series=series,
+        total=PeriodRow.of(None, total),
+        distribution=list(zip(NPS_SCORES, total[_NPS], strict=True)),
+        csat_distribution=list(zip(CSAT_SCORES, total[_CSAT], strict=True)),
+        segments=table,
+    )
+
+
+def default_interval(query: ReportQuery) -> str:
+    """Weeks up to four months, months up to two years, quarters beyond."""
+    if query.days <= 125:
+        return "week"
+    return "month" if query.days <= 731 else "quarter"
+
+
+def _collapse(read: dict[tuple, list[int]], position: int) -> dict[tuple, list[int]]:
+    """Sum a read keyed (period, account_id, ticket_category) down to (None, key at ``position``)."""
+    collapsed: dict[tuple, list[int]] = {}
+    for grouping, counts in read.items():
+        key = (None, grouping[position])
+        earlier = collapsed.get(key)
+        collapsed[key] = list(map(add, earlier, counts)) if earlier else counts
+    return collapsed
+
+
+def _segment_tables(now: dict, before: dict, directory: dict[int, AccountInfo], dimensions=SEGMENT_DIMENSIONS) -> dict[str, list[Segment]]:
+    collapsed = {1: (_collapse(now, 1), _collapse(before, 1)), 2: (_collapse(now, 2), _collapse(before, 2))}
+    tables = {}
+    for dimension in dimensions:
+        current, previous = collapsed[1 if dimension in ACCOUNT_DIMENSIONS else 2]
+        tables[dimension] = _segments(dimension, current, previous, directory)
+    return tables
+
+
+def _segments(dimension: str, now: dict, before: dict, directory: dict[int, AccountInfo]) -> list[Segment]:
+    current = _regroup(now, dimension, 1, directory).rows
+    previous = _regroup(before, dimension, 1, directory).rows
+    empty = [0] * len(COUNT_COLUMNS)
+    result = []
+    for (_period, group), counts in current.items():
+        figures_now, figures_before = nps_figures(counts), nps_figures(previous.get((None, group), empty))
+        if figures_now.responses:
+            label = group_label(dimension, group, directory)
+            result.append(Segment(dimension, group, label, figures_now, figures_before, nps_change(figures_before, figures_now)))
+    result.sort(key=lambda s: (-s.now.responses, s.label))
+    return result
+
+
+def segments(query: ReportQuery, dimension: str, *, directory: dict | None = None) -> list[Segment]:
+    """NPS per group of ``dimension`` with its interval and n, and whether it changed
+    significantly against the period of the same length before."""
+    directory = directory if directory is not None else account_directory()
+    accounts = _selected_accounts(query, directory)
+    keys = ("account_id", "ticket_category")
+    now, before = _read(query, accounts, keys=keys), _read(query.previous(), accounts, keys=keys)
+    return _segment_tables(now, before, directory, (dimension,))[dimension]
+
+
+def group_label(dimension: str, group: str | None, directory: dict[int, AccountInfo] | None = None) -> str:
+    """How a group value reads on the page."""
+    if group is None or group == "":
+        return {
+            "ticket_category": _("No ticket"),
+            "region": _("No region"),
+            "account_manager": _("No account manager"),
+        }.get(dimension, _("None"))
+    if dimension == "service_type":
+        return str(SERVICE_TYPES.get(group, group))
+    if dimension == "ticket_category":
+        return str(TICKET_CATEGORIES.get(group, group))
+    if dimension == "survey_kind":
+        return str(SurveyKind.LABELS.get(group, group))
+    for info in (directory or {}).values():
+        if dimension == "account" and info.external_id == group:
+            return info.name
+        if dimension == "account_manager" and info.manager_email == group:
+            return info.manager_name or group
+    return group
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    regions: list[str]
+    service_types: list[tuple[str, str]]
+    account_managers: list[tuple[str, str]]
+    ticket_categories: list[tuple[str, str]]
+    survey_kinds: list[tuple[str, str]]
+    accounts: list[tuple[str, str]]
+
+
+def filter_choices(directory: dict | None = None) -> FilterChoices:
+    directory = directory if directory is not None else account_directory()
+    infos = sorted(directory.values(), key=lambda i: i.name.casefold())
+    managers = {i.manager_email: i.manager_name or i.manager_email for i in infos if i.manager_email}
+    return FilterChoices(
+        regions=sorted({i.region for i in infos if i.region}),
+        service_types=[(value, str(label)) for value, label in SERVICE_TYPES.items()],
+        account_managers=sorted(managers.items(), key=lambda m: m[1].casefold()),
+        ticket_categories=[(value, str(label)) for value, label in TICKET_CATEGORIES.items()] + [(NO_CATEGORY, _("No ticket"))],
+        survey_kinds=[(value, str(label)) for value, label in SurveyKind.LABELS.items()],
+        accounts=[(i.external_id, i.name) for i in infos],
+    )
+
+
+# --- account NPS and health ------------------------------------------------------------------------
+
+
+def account_nps(account_id: int, start: datetime, end: datetime) -> NpsFigures:
+    """Account-level NPS for B2B: each contact's latest NPS answer in [start, end) counts once."""
+    latest = (
+        select(Response.nps_score)
+        .where(
+            Response.contact_id == Contact.id,
+            Response.nps_score.is_not(None),
+            Response.created_at >= start,
+            Response.created_at < end,
+        )
+        .order_by(Response.created_at.desc(), Response.id.desc())
+        .limit(1)
+        .correlate(Contact)
+        .scalar_subquery()
+    )
+    scores = db.session.scalars(select(latest).where(Contact.account_id == account_id))
+    return NpsFigures.of(s for s in scores if s is not None)
+
+
+def accounts_nps(account_ids: list[int] | None, start: datetime, end: datetime) -> dict[int, NpsFigures]:
+    """Account NPS of many accounts at once (one index seek per contact)."""
+    latest = (
+        select(Response.nps_score)
+        .where(Response.contact_id == Contact.id, Response.nps_score.is_not(None), Response.created_at >= start, Response.created_at < end)
+        .order_by(Response.created_at.desc(), Response.id.desc())
+        .limit(1)
+        .correlate(Contact)
+        .scalar_subquery()
+    )
+    statement = select(Contact.account_id, latest)
+    if account_ids is not None:
+        statement = statement.where(Contact.account_id.in_(account_ids) if account_ids else False)
+    scores: dict[int, list[int]] = defaultdict(list)
+    for account_id, score in db.session.execute(statement):
+        if score is not None:
+            scores[account_id].append(score)
+    return {account_id: NpsFigures.of(values) for account_id, values in scores.items()}
+
+
+class HealthStatus:
+    HEALTHY = "healthy"
+    AT_RISK = "at_risk"
+    CRITICAL = "critical"
+    UNKNOWN = "unknown"
+
+    LABELS = {HEALTHY: _l("healthy"), AT_RISK: _l("at risk"), CRITICAL: _l("critical"), UNKNOWN: _l("no answers yet")}
+
+
+#: The rule, as the reader sees it next to the status.
+HEALTH_RULE = _l(
+    "Critical: account NPS of the last 90 days below 0, or significantly lower than in the 90 days before. "
+    "At risk: account NPS below 30, or 10 points or more lower than before. Healthy: otherwise. "
+    "Account NPS counts each contact's latest answer once."
+)
+CRITICAL_BELOW = 0
+AT_RISK_BELOW = 30
+AT_RISK_FALL = 10
+
+
+@dataclass(frozen=True)
+class Health:
+    status: str
+    nps: NpsFigures
+    previous: NpsFigures
+    change: Change
+
+    @property
+    def label(self) -> str:
+        return str(HealthStatus.LABELS[self.status])
+
+    @property
+    def rule(self) -> str:
+        return str(HEALTH_RULE)
+
+
+def health_of(now: NpsFigures, before: NpsFigures) -> Health:
+    change = nps_change(before, now)
+    if not now.responses:
+        status = HealthStatus.UNKNOWN
+    elif now.nps < CRITICAL_BELOW or (change.significant and change.delta < 0):
+        status = HealthStatus.CRITICAL
+    elif now.nps < AT_RISK_BELOW or (change.delta is not None and change.delta <= -AT_RISK_FALL):
+        status = HealthStatus.AT_RISK
+    else:
+        status = HealthStatus.HEALTHY
+    return Health(status, now, before, change)
+
+
+def account_health(account: Account, now: datetime | None = None) -> Health:
+    now = now or utcnow()
+    return health_of(account_nps(account.id, now - QUARTER, now), account_nps(account.id, now - 2 * QUARTER, now - QUARTER))
 
 
 @dataclass

@@ -200,6 +200,7 @@ class Invitation(db.Model):
         Index("ix_invitations_contact_id_created_at", "contact_id", "created_at"),
         Index("ix_invitations_status_expires_at", "status", "expires_at"),
         Index("ix_invitations_survey_id_created_at", "survey_id", "created_at"),
+        Index("ix_invitations_account_id_sent_at", "account_id", "sent_at"),
     )
 
 
@@ -231,6 +232,7 @@ class Response(db.Model):
         Index("ix_responses_account_id_created_at", "account_id", "created_at"),
         Index("ix_responses_survey_id_created_at", "survey_id", "created_at"),
         Index("ix_responses_created_at", "created_at"),
+        Index("ix_responses_contact_id_created_at", "contact_id", "created_at"),
     )
 
     @property

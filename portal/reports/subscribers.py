@@ -1,0 +1,27 @@
+"""What the reports package hears: answers and sent invitations mark their
+daily cells, which are recounted just before the transaction commits
+(portal/reports/rollup.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from portal.reports import rollup
+from portal.signals import message_sent, response_recorded
+
+
+@response_recorded.connect
+def _answer_recorded(response, **_) -> None:
+    rollup.mark_response(response)
+
+
+@message_sent.connect
+def _invitations_sent(_sender, message_ids: list[int], sent_at: datetime, **_) -> None:
+    rollup.mark_sent(message_ids, sent_at)
+
+
+event.listen(Session, "before_commit", rollup.refresh_pending)
+event.listen(Session, "after_rollback", rollup.forget_pending)
