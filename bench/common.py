@@ -25,6 +25,8 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+#: The pid of the gunicorn master started last (a benchmark reads its workers' memory).
+LAST_GUNICORN_PID: int | None = None
 
 
 def free_port() -> int:
@@ -68,6 +70,8 @@ def gunicorn(env: dict[str, str], workers: int = int(os.environ.get("BENCH_WORKE
         cwd=ROOT,
     )
     base = f"http://127.0.0.1:{port}"
+    global LAST_GUNICORN_PID
+    LAST_GUNICORN_PID = process.pid
     try:
         deadline = time.time() + 30
         while True:

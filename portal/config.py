@@ -38,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_LIMIT_PER_IP": "20 per minute;200 per hour",
     "LOGIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",
     "TOKEN_LIMIT_PER_IP": "30 per minute",
+    "API_READ_LIMIT": "600 per minute",  # the read and reports API, per client address
     "EVENT_MAX_AGE_DAYS": 14,
     "MAIL_QUEUE_LIFETIME_HOURS": 72,  # temporary SMTP failures are retried this long, as mail servers do
 }
@@ -129,6 +130,7 @@ def flask_config(settings: Mapping[str, Any], instance_path: Path, project_root:
         "PORTAL_LOGIN_LIMIT_PER_IP": settings["LOGIN_LIMIT_PER_IP"],
         "PORTAL_LOGIN_LIMIT_PER_ACCOUNT": settings["LOGIN_LIMIT_PER_ACCOUNT"],
         "PORTAL_TOKEN_LIMIT_PER_IP": settings["TOKEN_LIMIT_PER_IP"],
+        "PORTAL_API_READ_LIMIT": settings["API_READ_LIMIT"],
         "PORTAL_EVENT_MAX_AGE_DAYS": event_max_age_days,
         "PORTAL_BRAND_NAME": settings["BRAND_NAME"],
         "PORTAL_BRAND_LOGO_URL": settings["BRAND_LOGO_URL"],

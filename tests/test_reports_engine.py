@@ -407,3 +407,14 @@ def test_account_nps_counts_each_contacts_latest_answer(db, make_contact, make_a
     assert (figures.responses, figures.promoters, figures.detractors) == (2, 1, 1)  # 10 (latest of first) and 3 (second's latest in the period)
     assert reports.accounts_nps(None, datetime(2026, 11, 1), datetime(2026, 11, 20))[account.id] == figures
     assert _db.session.scalar(select(func.count()).select_from(Response)) == 4
+
+
+def test_the_worker_counts_the_cells_of_a_database_upgraded_with_answers(app, db):
+    from portal.worker import run_jobs_once
+
+    seed_history(random.Random(5), answers=40)  # written in bulk: no cells yet
+    assert cells_snapshot() == {}
+    assert run_jobs_once()["reports-count-missing-cells"] > 0
+    counted = cells_snapshot()
+    assert counted and run_jobs_once()["reports-count-missing-cells"] == 0
+    assert cells_snapshot() == counted

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, jsonify, request
+from flask import Response, abort, current_app, jsonify, request
 
 from portal.extensions import csrf, limiter
 from portal.integrations import bp, services
@@ -74,7 +74,12 @@ def _api_integration() -> Integration:
     return integration
 
 
+def _read_limit() -> str:
+    return current_app.config["PORTAL_API_READ_LIMIT"]
+
+
 @bp.get("/tickets/<external_id>/satisfaction")
+@limiter.limit(_read_limit)
 def ticket_satisfaction_view(external_id: str):
     _api_integration()
     data = reports.ticket_satisfaction(external_id)
@@ -84,6 +89,7 @@ def ticket_satisfaction_view(external_id: str):
 
 
 @bp.get("/accounts/<external_id>/satisfaction")
+@limiter.limit(_read_limit)
 def account_satisfaction_view(external_id: str):
     _api_integration()
     data = reports.account_satisfaction(external_id)
@@ -93,7 +99,7 @@ def account_satisfaction_view(external_id: str):
 
 
 @bp.get("/reports/<metric>")
-@limiter.limit("120 per minute")
+@limiter.limit(_read_limit)
 def report_view(metric: str):
     """NPS, CSAT, response rate or score distribution over a period, by interval and group (README: Reports API)."""
     _api_integration()
