@@ -1,7 +1,7 @@
 """The customer's side: the email arrives, the link opens, every answer is kept."""
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -260,3 +260,36 @@ def test_a_blocked_address_is_refused_on_every_secret_link_page(app, make_invita
     for n in range(3):
         client.get(f"/u/guess{n}")
     assert client.post(f"/s/{token}", data={"question": invitation.survey.questions[0].id, "answer": "5"}).status_code == 429
+
+
+def test_an_unknown_link_explains_itself_without_a_way_into_the_staff_area(client, db):
+    for path in ("/s/does-not-exist", "/u/does-not-exist"):
+        response = client.get(path, headers={"Accept-Language": "de-DE,de;q=0.9"})
+        html = response.get_data(as_text=True)
+        assert response.status_code == 404
+        assert "Dieser Link funktioniert nicht" in html and "vollständigen Link" in html
+        assert "/login" not in html and "/staff" not in html and "Startseite" not in html
+        assert response.headers["Cache-Control"] == "no-store"
+    english = client.get("/s/does-not-exist", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(as_text=True)
+    assert "This link does not work" in english
+
+
+def test_an_expired_link_says_until_when_it_was_open_in_the_contacts_language(client, db, make_invitation, make_contact):
+    invitation, token = make_invitation(kind="nps", contact=make_contact(language="en"))
+    invitation.expires_at = datetime(2026, 3, 2, 12, 0)
+    db.session.commit()
+    for response in (client.get(f"/s/{token}"), client.post(f"/s/{token}", data={"question": invitation.survey.questions[0].id, "answer": "5"})):
+        html = response.get_data(as_text=True)
+        assert response.status_code == 410
+        assert "This survey has ended" in html and "March 2, 2026" in html and "/login" not in html
+    fragment = client.post(f"/s/{token}", data={"question": invitation.survey.questions[0].id, "answer": "5"}, headers={"HX-Request": "true"})
+    assert fragment.status_code == 410 and "<html" not in fragment.get_data(as_text=True) and "This survey has ended" in fragment.get_data(as_text=True)
+
+
+def test_the_language_chosen_on_the_page_is_kept_when_the_link_is_reopened(client, db, make_invitation):
+    invitation, token = make_invitation(kind="nps")  # a German contact
+    assert 'lang="de"' in client.get(f"/s/{token}").get_data(as_text=True)
+    assert "recommend us" in client.get(f"/s/{token}?lang=en").get_data(as_text=True)
+    client.post(f"/s/{token}?lang=en", data={"question": invitation.survey.questions[0].id, "answer": "8", "lang": "en"})
+    reopened = client.get(f"/s/{token}").get_data(as_text=True)
+    assert 'lang="en"' in reopened

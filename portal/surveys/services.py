@@ -462,13 +462,15 @@ def _store(response: Response, question: Question, parsed: ParsedAnswer, now: da
     db.session.flush()
 
 
-def submit_answer(link: LinkState, survey: Survey, question: Question, values: list[str]) -> LinkState:
+def submit_answer(link: LinkState, survey: Survey, question: Question, values: list[str], language: str | None = None) -> LinkState:
     """Check and store an answer from the survey page; the link's state after it.
 
     Raises AnswerError for an answer that does not fit the question. Safe to
     run again from the start, as ``run_in_transaction`` does after a lost race."""
     parsed = parse_answer(question, values)
     invitation = invitation_for(link)
+    if language in LANGUAGES:  # the language the customer chose on the page: the link opens in it again
+        invitation.language = language
     return LinkState.of(invitation, record_answer(invitation, survey, question, parsed))
 
 

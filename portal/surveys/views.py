@@ -10,6 +10,7 @@ shows comes from services.step; an answer commits through run_in_transaction
 from __future__ import annotations
 
 from flask import abort, g, request, url_for
+from flask_babel import gettext as _
 
 from portal.extensions import csrf
 from portal.surveys import bp, services
@@ -41,7 +42,7 @@ def _load(token: str) -> services.LinkState:
     link = services.find_link(token)
     if link is None:
         guessing.count_miss()
-        abort(404)
+        abort(_link_problem("unknown"))
     g.person_locale = link.language
     return link
 
@@ -50,8 +51,16 @@ def _open(token: str) -> tuple[services.LinkState, Survey]:
     """The link and its survey; 404 for an unknown token, 410 for an expired link."""
     link = _load(token)
     if link.is_expired():
-        abort(410)
+        abort(_link_problem("expired", link.expires_at))
     return link, services.survey_definition(link.survey_id, link.survey_updated_at)
+
+
+def _link_problem(problem: str, expired_on=None):
+    """What happened to the link and what the customer can do, in their language (the
+    contact's, else the browser's), with no way into the staff area."""
+    heading = _("This survey has ended") if problem == "expired" else _("This link does not work")
+    response = render("surveys/link_problem.html", "problem", status=410 if problem == "expired" else 404, problem=problem, heading=heading, expired_on=expired_on)
+    return token_page_headers(response)
 
 
 @bp.get("/s/<token>")
@@ -72,9 +81,9 @@ def answer(token: str):
     if link.is_finished:  # a double submit after the last step changes nothing
         return _render_step(link, survey, token) if wants_fragment() else see_other(url_for("surveys.survey_page", token=token))
     question = services.posted_question(survey, request.form.getlist("question")) or abort(400)
-    values = request.form.getlist("answer")
+    values, chosen = request.form.getlist("answer"), _shown_language().get("lang")
     try:
-        answered = run_in_transaction(lambda: services.submit_answer(link, survey, question, values))
+        answered = run_in_transaction(lambda: services.submit_answer(link, survey, question, values, chosen))
     except services.AnswerError as error:
         return _render_step(link, survey, token, question, selected=values, error=error.code, status=422)
     if not wants_fragment():
@@ -125,7 +134,7 @@ def unsubscribe(token: str):
     invitation = services.find_by_unsubscribe_token(token)
     if invitation is None:
         guessing.count_miss()
-        abort(404)
+        abort(_link_problem("unknown"))
     g.person_locale = invitation.language
     if request.method == "POST":
         services.opt_out(invitation.contact)
