@@ -275,6 +275,16 @@ def test_mark_complete_without_javascript_redirects_and_is_idempotent(db, learne
     html = client.get(LESSON).get_data(as_text=True)
     assert "You completed this lesson" in html and '<progress id="course--progress-bar" max="2" value="1"' in html
     assert "Next lesson: The quiz" in html
+    assert html.count('href="/learn/courses/net-basics/lessons/quiz"') == 1, "the next lesson is offered once"
+
+
+def test_the_next_lesson_is_offered_once_also_after_an_htmx_completion(db, learner_client, learner):
+    client = learner_client(learner)
+    before = client.get(LESSON).get_data(as_text=True)
+    assert 'rel="next"' in before  # not complete yet: the navigation offers the next lesson
+    html = post(client, LESSON + "/complete", headers=HTMX).get_data(as_text=True)
+    assert "Next lesson: The quiz" in html and 'id="lesson--nav"' in html and 'hx-swap-oob="true"' in html
+    assert 'rel="next"' not in html
 
 
 def test_mark_complete_with_htmx_returns_the_status_and_the_progress_bar(db, learner_client, learner):

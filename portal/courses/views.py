@@ -221,7 +221,7 @@ def complete_lesson(course_slug: str, lesson_slug: str):
     services.record_completion(context.learner, lesson, context.link)
     page = _learner_lesson_page(context, course, lesson, oob=True)
     if wants_fragment():
-        return render(LESSON_PAGE, ["lesson_status", "progress"], **page)
+        return render(LESSON_PAGE, ["lesson_status", "progress", "lesson_nav"], **page)
     if page["progress"].complete:
         return see_other(url_for("courses.course_completed", course_slug=course.slug))
     return see_other(_lesson_url(lesson, "#lesson--status"))
