@@ -246,13 +246,14 @@ def test_a_valid_email_template_is_saved(login_as, make_survey, db):
 @pytest.mark.parametrize(
     ("field", "source", "message"),
     [
-        ("subject_de", "Hallo {{ contact.name", "Template error on line 1"),
-        ("body_de", "Zeile 1\n{% if contact.name %}\nkein Ende", "Template error on line 3"),
+        ("subject_de", "Hallo {{ contact.name", "Line 1: a placeholder {{ … }} or an instruction {% … %} is not closed"),
+        ("body_de", "Zeile 1\n{% if contact.name %}\nkein Ende", "Line 3: {% if %} is not closed: add {% endif %}."),
+        ("body_de", "Hallo,\n{{ ticket.subjekt }}", "Line 2: the placeholder {{ ticket.subjekt }} does not exist."),
         ("body_de", "{{ contact.__class__ }}", "Not allowed in an email template"),
         ("body_de", "{{ ''.__class__.__mro__ }}", "Not allowed in an email template"),
         ("subject_en", "{{ cycler.__init__.__globals__ }}", "Not allowed in an email template"),
-        ("body_de", "Hallo {{ contact.nmae }}", "Unknown placeholder"),
-        ("body_de", "{% for i in range(10**9) %}{% endfor %}", "cannot be rendered"),
+        ("body_de", "Hallo {{ contact.nmae }}", "Line 1: the placeholder {{ contact.nmae }} does not exist."),
+        ("body_de", "{% for i in range(10**9) %}{% endfor %}", "asks for too much work"),
         ("subject_de", "", "This field is required."),
         ("subject_en", "", "Write the subject too"),  # an English body without a subject
     ],
@@ -272,7 +273,7 @@ def test_a_bad_email_template_is_reported_on_its_field_and_not_saved(login_as, m
 
 def test_template_problem_uses_the_invitations_sandbox(app):
     assert definitions.template_problem("{{ contact.name }} bei {{ account.name }}") is None
-    assert "unsafe" in definitions.template_problem("{{ contact.__class__ }}")
+    assert "Not allowed" in definitions.template_problem("{{ contact.__class__ }}")
     assert definitions.template_problem("{{ brand|upper }} {% if ticket.id %}{{ ticket.id }}{% endif %}") is None
 
 
@@ -697,3 +698,13 @@ def test_definition_errors_name_the_fields(app, make_survey):
     with pytest.raises(DefinitionError) as raised:
         definitions.add_question(survey, QuestionInput(type=QuestionType.RATING, text={"en": "Only English"}, scale_min=3, scale_max=2))
     assert set(raised.value.errors) == {"text_de", "scale_max"}
+
+
+def test_template_errors_read_in_the_staff_members_language(login_as, make_survey, db):
+    survey = make_survey("post_ticket")
+    admin = login_as(Role.ADMIN, preferred_language="de")
+    html = admin.post(survey_url(survey, "/email"), data=email_data(admin, body_de="Hallo,\n{{ ticket.subjekt }}")).get_data(as_text=True)
+    assert "Zeile 2: Den Platzhalter {{ ticket.subjekt }} gibt es nicht." in html
+    assert "dict object" not in html and "has no attribute" not in html
+    html = admin.post(survey_url(survey, "/email"), data=email_data(admin, subject_de="Hallo {{ contact.name")).get_data(as_text=True)
+    assert "unexpected end of template" not in html and "Zeile 1:" in html

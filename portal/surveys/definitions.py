@@ -354,22 +354,63 @@ def template_problem(source: str) -> str | None:
         emails.render_staff_template(source, values)
         _strict_sandbox.from_string(source or "").render(**values)
     except emails.EmailTemplateError as error:
-        return _describe_template_error(error.__cause__ or error)
+        return _describe_template_error(error.__cause__ or error, source or "")
     except TemplateError as error:
-        return _describe_template_error(error)
-    except Exception as error:  # noqa: BLE001 - e.g. the sandbox's OverflowError for huge ranges
-        return _("The template cannot be rendered: %(detail)s", detail=str(error))
+        return _describe_template_error(error, source or "")
+    except Exception:  # noqa: BLE001 - e.g. the sandbox's OverflowError for huge ranges
+        return _("The template cannot be rendered: it asks for too much work (a loop or a number that is too large).")
     return None
 
 
-def _describe_template_error(error: BaseException) -> str:
+_MISSING_ATTRIBUTE = re.compile(r"has no attribute '([^']+)'")
+_UNDEFINED_NAME = re.compile(r"'([^']+)' is undefined")
+_UNKNOWN_TAG = re.compile(r"unknown tag '([^']+)'")
+_UNEXPECTED = re.compile(r"unexpected '([^']+)'")
+
+
+def _describe_template_error(error: BaseException, source: str) -> str:
+    """What is wrong, in the reader's language, with the line and the placeholder:
+    Jinja's own messages are English and talk about dict objects."""
+    detail = str(getattr(error, "message", None) or error)
     if isinstance(error, TemplateSyntaxError):
-        return _("Template error on line %(line)d: %(detail)s", line=error.lineno or 1, detail=error.message or str(error))
+        line = error.lineno or 1
+        if "unexpected end of template" in detail.lower():
+            for opening, closing in (("if", "endif"), ("for", "endfor")):
+                if f"'{closing}'" in detail:
+                    return _("Line %(line)d: {%% %(opening)s %%} is not closed: add {%% %(closing)s %%}.", line=line, opening=opening, closing=closing)
+            return _("Line %(line)d: a placeholder {{ … }} or an instruction {%% … %%} is not closed before the end of the text.", line=line)
+        if match := _UNKNOWN_TAG.search(detail):
+            return _("Line %(line)d: {%% %(tag)s %%} is not an instruction templates know (use if, else, endif, for, endfor).", line=line, tag=match.group(1))
+        if match := _UNEXPECTED.search(detail):
+            return _("Line %(line)d: “%(text)s” does not belong here; write placeholders as {{ contact.name }}.", line=line, text=match.group(1))
+        return _("Line %(line)d: the placeholders are not written correctly; write them as {{ contact.name }}.", line=line)
     if isinstance(error, SecurityError):
-        return _("Not allowed in an email template: %(detail)s", detail=str(error))
+        return _("Not allowed in an email template: only the placeholders listed can be used, without anything after them.")
     if isinstance(error, UndefinedError):
-        return _("Unknown placeholder: %(detail)s. Use only the placeholders listed.", detail=str(error))
-    return _("The template cannot be rendered: %(detail)s", detail=str(error))
+        name = _placeholder_named(detail, source)
+        line = _line_of(name, source)
+        return _("Line %(line)d: the placeholder {{ %(name)s }} does not exist. Use only the placeholders listed.", line=line, name=name)
+    if not isinstance(error, TemplateError):  # the sandbox's OverflowError and friends
+        return _("The template cannot be rendered: it asks for too much work (a loop or a number that is too large).")
+    return _("The template cannot be rendered; check its placeholders.")
+
+
+def _placeholder_named(detail: str, source: str) -> str:
+    """The placeholder as the staff wrote it (``ticket.subjekt``), from Jinja's message."""
+    if match := _MISSING_ATTRIBUTE.search(detail):
+        attribute = match.group(1)
+        written = re.search(r"([A-Za-z_][\w.]*\." + re.escape(attribute) + r")\b", source)
+        return written.group(1) if written else attribute
+    if match := _UNDEFINED_NAME.search(detail):
+        return match.group(1)
+    return "…"
+
+
+def _line_of(name: str, source: str) -> int:
+    for number, line in enumerate(source.splitlines(), start=1):
+        if name in line:
+            return number
+    return 1
 
 
 def update_email_template(survey: Survey, subject: dict[str, str], body: dict[str, str]) -> None:
