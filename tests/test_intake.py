@@ -134,7 +134,35 @@ def test_the_account_page_shows_the_timeline(client, db, integration, make_surve
     post_event(client, integration, ticket_closed_event(2))
     account = db.session.scalar(select(Account))
     html = login_as("manager").get(f"/staff/accounts/{account.id}").get_data(as_text=True)
-    assert "survey sent" in html and "the contact was asked recently" in html and "HD-2" in html
+    assert "survey queued" in html and "the contact was asked recently" in html and "HD-2" in html
+    assert "survey sent" not in html  # the email has not gone out yet
+
+
+def test_the_timeline_follows_the_invitation_and_dates_events_by_their_own_time(client, db, integration, make_survey, login_as):
+    from portal.integrations.models import Event
+    from portal.signals import message_sent
+    from portal.surveys.models import Invitation
+    from portal.web.transaction import unit_of_work
+
+    make_survey("post_ticket")
+    closed = (utcnow() - timedelta(hours=30)).replace(microsecond=0)
+    event = ticket_closed_event(1)
+    event["ticket"]["closed_at"] = event["occurred_at"] = closed.isoformat() + "Z"
+    post_event(client, integration, event)
+    account = db.session.scalar(select(Account))
+    manager = login_as("manager")
+    html = manager.get(f"/staff/accounts/{account.id}").get_data(as_text=True)
+    assert f'datetime="{closed.isoformat()}Z"' in html  # the ticket's close time, not the arrival
+    assert db.session.scalar(select(Event)).received_at > closed + timedelta(hours=29)
+    assert "survey queued" in html
+    invitation = db.session.scalar(select(Invitation))
+    with unit_of_work():
+        message_sent.send(None, message_ids=[invitation.outbox_message_id], sent_at=utcnow())
+    assert "survey sent" in manager.get(f"/staff/accounts/{account.id}").get_data(as_text=True)
+    invitation = db.session.scalar(select(Invitation))
+    invitation.status = "expired"
+    db.session.commit()
+    assert "survey expired unanswered" in manager.get(f"/staff/accounts/{account.id}").get_data(as_text=True)
 
 
 # --- when the survey is sent ----------------------------------------------------------------

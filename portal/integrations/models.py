@@ -5,7 +5,9 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.customers.models import Ticket
 from portal.extensions import db
+from portal.surveys.models import Invitation
 from portal.timeutil import utcnow
 from portal.web.i18n import lazy_gettext as _l
 
@@ -35,7 +37,7 @@ class EventOutcome:
     RECORDED = "recorded"  # account.upserted / contact.upserted: data updated, no survey involved
 
     LABELS = {
-        INVITED: _l("survey sent"),
+        INVITED: _l("survey planned"),
         THROTTLED: _l("no survey"),
         NO_MATCHING_SURVEY: _l("no matching survey"),
         RECORDED: _l("data updated"),
@@ -55,9 +57,19 @@ class EventOutcome:
         "recently_invited": _l("the contact was asked recently"),
         "recently_invited_to_this_survey": _l("the contact recently got this survey"),
         "frequency_cap": _l("the contact already got the most surveys allowed in 90 days"),
-        "open_follow_up": _l("a follow-up task is open for this contact"),
+        "open_follow_up": _l("a follow-up task is open for this account"),
         "stale_event": _l("the event was too old for a survey"),
     }
+
+
+#: An invitation's status as the account timeline says it.
+INVITATION_STATES = {
+    "queued": _l("survey queued"),
+    "sent": _l("survey sent"),
+    "answered": _l("survey answered"),
+    "failed": _l("survey email not delivered"),
+    "expired": _l("survey expired unanswered"),
+}
 
 
 class Event(db.Model):
@@ -80,6 +92,8 @@ class Event(db.Model):
     invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitations.id", ondelete="SET NULL"))
 
     integration: Mapped[Integration] = relationship()
+    invitation: Mapped[Invitation | None] = relationship()
+    ticket: Mapped[Ticket | None] = relationship()
 
     __table_args__ = (
         UniqueConstraint("integration_id", "external_id"),
@@ -92,7 +106,24 @@ class Event(db.Model):
 
     @property
     def outcome_label(self) -> str:
+        """What became of it: for an invitation, where the survey is now (queued, sent, answered, expired)."""
+        if self.outcome == EventOutcome.INVITED and self.invitation is not None:
+            return str(INVITATION_STATES.get(self.invitation.status, self.outcome))
         return EventOutcome.LABELS.get(self.outcome, self.outcome)
+
+    @property
+    def state(self) -> str:
+        """A css-friendly name of the outcome: the invitation's status for invitations."""
+        if self.outcome == EventOutcome.INVITED and self.invitation is not None:
+            return self.invitation.status
+        return self.outcome
+
+    @property
+    def happened_at(self) -> datetime:
+        """When it happened, not when it arrived: the ticket's close or the installation's completion."""
+        if self.ticket is not None and self.ticket.closed_at is not None:
+            return self.ticket.closed_at
+        return self.occurred_at
 
     @property
     def reason_label(self) -> str | None:

@@ -25,6 +25,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from portal.customers import services as customers
 from portal.customers.models import SERVICE_TYPES, TICKET_CATEGORIES, Account, Contact
@@ -477,5 +478,11 @@ def account_events(account_id: int, limit: int) -> list[Event]:
     """The account's events, newest first: its page shows them (a
     ``customers.services.TIMELINE_SOURCES`` entry, added by subscribers.py)."""
     return list(
-        db.session.scalars(select(Event).where(Event.account_id == account_id).order_by(Event.received_at.desc(), Event.id.desc()).limit(limit))
+        db.session.scalars(
+            select(Event)
+            .where(Event.account_id == account_id)
+            .options(selectinload(Event.invitation), selectinload(Event.ticket))
+            .order_by(Event.received_at.desc(), Event.id.desc())
+            .limit(limit)
+        )
     )
