@@ -126,3 +126,14 @@ def test_a_lesson_fits_a_phone_and_is_tappable(browser, live_server, access_toke
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0
     context.close()
+
+
+def test_a_failed_sign_up_puts_the_focus_on_the_first_field_in_error(page, live_server, access_token):
+    page.goto(f"{live_server}/learn/{access_token}")
+    page.get_by_label("Your work email").fill("not-an-email")
+    page.get_by_role("button", name="Start learning").click()
+    expect(page.get_by_text("Please correct the marked fields.")).to_be_visible()
+    expect(page.get_by_label("Your name")).to_be_focused()  # not <body>
+    page.get_by_label("Your name").fill("Lena Vogel")
+    page.get_by_role("button", name="Start learning").click()
+    expect(page.get_by_label("Your work email")).to_be_focused()
