@@ -18,6 +18,7 @@ Security rules kept here (DESIGN.md §7):
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -659,3 +660,19 @@ def _enqueue_learner_email(learner: Learner, template: str, *, kind: str, **cont
     subject, text, html = mail.render_email(template, learner.language, name=learner.name, **context)
     mail.enqueue(to=learner.email, subject=subject, text=text, html=html, kind=kind, locale=learner.language)
 
+
+def accounts_with_completed_course() -> set[int]:
+    """Accounts where at least one person completed every lesson of a published course."""
+    catalog = get_catalog()
+    lessons = {slug: {lesson.slug for lesson in course.lessons} for slug, course in catalog.courses.items() if course.lessons and not course.draft}
+    if not lessons:
+        return set()
+    done: dict[tuple[int, int, str], set[str]] = defaultdict(set)
+    for account_id, learner_id, course_slug, lesson_slug in db.session.execute(
+        select(Learner.account_id, LessonCompletion.learner_id, LessonCompletion.course_slug, LessonCompletion.lesson_slug)
+        .join(Learner, Learner.id == LessonCompletion.learner_id)
+        .where(LessonCompletion.course_slug.in_(list(lessons)))
+        .distinct()
+    ):
+        done[(account_id, learner_id, course_slug)].add(lesson_slug)
+    return {account_id for (account_id, _learner, course), slugs in done.items() if lessons[course] <= slugs}

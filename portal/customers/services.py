@@ -160,6 +160,12 @@ def account_filter_choices(user: StaffUser) -> tuple[list[str], list[tuple[int, 
 TIMELINE_SOURCES: list[Callable[[int, int], list[Any]]] = []
 TIMELINE_LENGTH = 50
 
+#: What other packages add to the account page as sections of their own:
+#: functions of the account returning the section's template context (with
+#: ``"template"``, the template the page includes) or None to add nothing.
+#: Reports adds the customer's health (NPS, trend, CSAT, comments, courses).
+ACCOUNT_SECTIONS: list[Callable[[Account], dict | None]] = []
+
 
 @dataclass(frozen=True)
 class AccountPage:
@@ -168,10 +174,12 @@ class AccountPage:
     has_more_tickets: bool
     figures: TicketFigures
     timeline: list[Any]
+    sections: list[dict] = field(default_factory=list)
 
 
-def account_page(account: Account, tickets_shown: int) -> AccountPage:
-    """Everything the account page shows; ``tickets_shown`` is clamped to 1…MAX_TICKETS_SHOWN."""
+def account_page(account: Account, tickets_shown: int, with_sections: bool = True) -> AccountPage:
+    """Everything the account page shows; ``tickets_shown`` is clamped to 1…MAX_TICKETS_SHOWN.
+    Without ``with_sections`` (the tickets fragment) the other packages' sections are left out."""
     shown = min(max(tickets_shown, 1), MAX_TICKETS_SHOWN)
     tickets = recent_tickets(account, limit=shown + 1)
     return AccountPage(
@@ -180,7 +188,12 @@ def account_page(account: Account, tickets_shown: int) -> AccountPage:
         has_more_tickets=len(tickets) > shown,
         figures=ticket_figures([account.id]),
         timeline=account_timeline(account.id),
+        sections=account_sections(account) if with_sections else [],
     )
+
+
+def account_sections(account: Account) -> list[dict]:
+    return [section for source in ACCOUNT_SECTIONS if (section := source(account)) is not None]
 
 
 def account_timeline(account_id: int, limit: int = TIMELINE_LENGTH) -> list[Any]:

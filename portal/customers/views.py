@@ -10,7 +10,7 @@ from portal.customers import bp, services
 from portal.customers.forms import AccountFilterForm
 from portal.customers.models import SERVICE_TYPES, TICKET_CATEGORIES
 from portal.web.inputs import parse_int
-from portal.web.rendering import render
+from portal.web.rendering import render, wants_fragment
 
 
 @bp.get("/")
@@ -35,5 +35,5 @@ def account(account_id: int):
     account = services.get_account(account_id) or abort(404)
     if not services.can_view_account(current_user, account):
         abort(403)
-    page = services.account_page(account, parse_int(request.args.get("tickets"), services.TICKETS_SHOWN))
+    page = services.account_page(account, parse_int(request.args.get("tickets"), services.TICKETS_SHOWN), with_sections=not wants_fragment())
     return render("customers/account.html", "tickets", **vars(page))

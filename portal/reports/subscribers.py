@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from portal.reports import rollup
+from portal.reports import dashboard, rollup
 from portal.signals import message_sent, response_recorded
 
 
@@ -25,3 +25,5 @@ def _invitations_sent(_sender, message_ids: list[int], sent_at: datetime, **_) -
 
 event.listen(Session, "before_commit", rollup.refresh_pending)
 event.listen(Session, "after_rollback", rollup.forget_pending)
+
+dashboard.register()  # the customer-health section on the account page

@@ -1,0 +1,171 @@
+"""The staff dashboard: NPS of the last 90 days against the 90 before, trend,
+response rate, latest comments (detractors first), accounts at risk, panels of
+other packages, and what each role sees first."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+
+from portal.auth.models import Role
+from portal.reports import dashboard, rollup
+from portal.reports.metrics import NpsFigures
+from portal.surveys.models import InvitationStatus, Response
+from portal.timeutil import utcnow
+from tests.access_roles import HTMX
+
+URL = "/staff/dashboard-new"
+
+
+@pytest.fixture
+def answer(db, make_survey, make_invitation):
+    """Record an answer as of ``days_ago`` (the invitation sent just before it);
+    call ``rebuild()`` afterwards, as bulk writes do."""
+    surveys = {}
+
+    def _answer(contact, nps=None, csat=None, comment=None, days_ago=1, kind="nps", ticket=None):
+        if kind not in surveys:
+            surveys[kind] = make_survey(kind)
+        invitation, _token = make_invitation(survey=surveys[kind], contact=contact, ticket=ticket)
+        at = utcnow() - timedelta(days=days_ago)
+        invitation.sent_at = at - timedelta(hours=1)
+        invitation.status = InvitationStatus.ANSWERED
+        invitation.answered_at = at
+        response = Response(
+            invitation_id=invitation.id,
+            survey_id=invitation.survey_id,
+            account_id=contact.account_id,
+            contact_id=contact.id,
+            ticket_id=ticket.id if ticket else None,
+            nps_score=nps,
+            csat_score=csat,
+            comment=comment,
+            created_at=at,
+            completed_at=at,
+        )
+        db.session.add(response)
+        db.session.commit()
+        return response
+
+    return _answer
+
+
+def rebuild(db):
+    rollup.rebuild()
+    db.session.commit()
+
+
+def test_nps_against_the_90_days_before_with_trend_and_response_rate(db, login_as, make_contact, make_account, answer):
+    account = make_account(name="Nordwind AG")
+    contacts = [make_contact(account=account) for _ in range(4)]
+    for c in contacts:  # now: 3 promoters, 1 detractor → NPS 50
+        answer(c, nps=10 if c is not contacts[0] else 3, days_ago=10)
+    for c in contacts:  # before: all detractors → NPS −100
+        answer(c, nps=2, days_ago=120)
+    rebuild(db)
+
+    board = dashboard.dashboard_for(login_as(Role.MANAGER).user)
+    assert board.nps == NpsFigures(4, 3, 0, 1) and board.nps.nps == 50.0
+    assert board.previous.nps == -100.0 and board.change.delta == 150.0 and board.change.significant
+    assert board.sent == 4 and board.answered == 4 and board.rate == 100.0
+    assert [p.value for p in board.trend.points if p.value is not None] == [-100.0, 50.0]
+
+    html = login_as(Role.MANAGER).get(URL).get_data(as_text=True)
+    assert "All customers" in html and "Your customers" not in html
+    assert "+150.0" in html and "significant change" in html and "100.0 %" in html
+    svg = re.search(r"<svg.*?</svg>", html, re.DOTALL).group(0)
+    assert "<title" in svg and "<desc" in svg and "<polyline" in svg
+    assert "Show the numbers" in html  # the same numbers as a table
+
+
+def test_no_answers_show_no_figures_but_no_error(login_as):
+    html = login_as(Role.ADMIN).get(URL).get_data(as_text=True)
+    assert "Not enough answers for a trend yet." in html and "No comments in the last 90 days." in html
+    assert "No comparison" in html
+
+
+def test_account_manager_sees_only_their_portfolio(db, login_as, make_staff, make_account, make_contact, answer):
+    client = login_as(Role.ACCOUNT_MANAGER)
+    mine = make_account(name="Meine Kunde GmbH", account_manager_id=client.user.id)
+    other = make_account(name="Fremde AG", account_manager_id=make_staff(role=Role.ACCOUNT_MANAGER).id)
+    answer(make_contact(account=mine), nps=2, comment="Meine Leitung fällt ständig aus")
+    answer(make_contact(account=other), nps=1, comment="Fremder Kommentar")
+    answer(make_contact(account=other), nps=1)
+    rebuild(db)
+
+    board = dashboard.dashboard_for(client.user)
+    assert board.nps.responses == 1 and board.account_count == 1
+    assert [r.comment for r in board.comments] == ["Meine Leitung fällt ständig aus"]
+    assert [a.name for a in board.at_risk] == ["Meine Kunde GmbH"]
+
+    html = client.get(URL).get_data(as_text=True)
+    assert "Your customers" in html and "All customers" not in html
+    assert "Meine Kunde GmbH" in html and "Fremde AG" not in html and "Fremder Kommentar" not in html
+
+
+def test_comments_detractors_first_and_plain_text(db, login_as, make_contact, answer):
+    contact = make_contact()
+    answer(contact, nps=10, comment="Alles super", days_ago=1)
+    answer(contact, nps=3, comment="<script>alert(1)</script> zu langsam", days_ago=5)
+    answer(contact, nps=8, comment="Ganz ok", days_ago=2)
+    answer(contact, nps=9, comment="Zu alt", days_ago=100)  # outside the 90 days
+    rebuild(db)
+
+    board = dashboard.dashboard_for(login_as(Role.ADMIN).user)
+    assert [r.nps_score for r in board.comments] == [3, 10, 8]
+    html = login_as(Role.ADMIN).get(URL).get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+    assert html.index("zu langsam") < html.index("Alles super") < html.index("Ganz ok") and "Zu alt" not in html
+
+
+def test_accounts_at_risk_lowest_and_falling_first_linking_to_the_account(db, login_as, make_account, make_contact, answer):
+    healthy, falling, critical = (make_account(name=n) for n in ("Gesund GmbH", "Fallend GmbH", "Kritisch GmbH"))
+    for _ in range(3):
+        answer(make_contact(account=healthy), nps=10)
+        answer(make_contact(account=critical), nps=2)
+    falling_contacts = [make_contact(account=falling) for _ in range(5)]
+    for c in falling_contacts:
+        answer(c, nps=10, days_ago=120)
+    for c, score in zip(falling_contacts, [10, 10, 10, 8, 8], strict=True):  # NPS 60: fell by 40
+        answer(c, nps=score, days_ago=5)
+    rebuild(db)
+
+    board = dashboard.dashboard_for(login_as(Role.MANAGER).user)
+    assert [(a.name, a.health.status) for a in board.at_risk] == [("Kritisch GmbH", "critical"), ("Fallend GmbH", "at_risk")]
+    html = login_as(Role.MANAGER).get(URL).get_data(as_text=True)
+    assert f'href="/staff/accounts/{critical.id}"' in html and "Gesund GmbH" not in html.split("risk-title")[1].split("</section>")[0]
+
+
+def test_panels_of_other_packages_show_only_when_registered(login_as, monkeypatch):
+    client = login_as(Role.ACCOUNT_MANAGER)
+    assert "Open follow-ups" not in client.get(URL).get_data(as_text=True)
+    panel = dashboard.DashboardPanel(title="Open follow-ups", lines=[("2 overdue", "/staff/tasks/?overdue=1"), ("5 open", None)])
+    monkeypatch.setattr(dashboard, "DASHBOARD_PANELS", [lambda user, now: panel if user.role == Role.ACCOUNT_MANAGER else None])
+    html = client.get(URL).get_data(as_text=True)
+    assert "Open follow-ups" in html and '<a href="/staff/tasks/?overdue=1">2 overdue</a>' in html and "5 open" in html
+    assert "Open follow-ups" not in login_as(Role.MANAGER).get(URL).get_data(as_text=True)
+
+
+def test_editor_sees_their_courses_and_what_to_do(login_as, make_account):
+    make_account(name="Geheim GmbH")
+    html = login_as(Role.EDITOR).get(URL).get_data(as_text=True)
+    assert "Geheim GmbH" not in html and "NPS" not in html
+    assert "Your courses" in html and "What to do next" in html and 'href="/staff/courses/"' in html
+    assert "content check" in html
+
+
+def test_the_dashboard_fragment_for_htmx(login_as):
+    client = login_as(Role.MANAGER)
+    fragment = client.get(URL, headers=HTMX)
+    assert fragment.status_code == 200 and "<html" not in fragment.get_data(as_text=True)
+    assert "NPS, last 90 days" in fragment.get_data(as_text=True)
+    assert "HX-Request" in fragment.headers.get("Vary", "")
+
+
+def test_sparkline_geometry():
+    line = dashboard.sparkline([("a", -100.0, 1), ("b", None, 0), ("c", 100.0, 2)], width=104, height=28, pad=2)
+    assert line.polyline == "2.0,26.0 102.0,2.0" and line.zero_y == 14.0 and line.has_line
+    assert not dashboard.sparkline([("a", 10.0, 1), ("b", None, 0)]).has_line
