@@ -78,12 +78,13 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from portal import auth, courses, customers, integrations, mail, reports, surveys, web
+    from portal import auth, courses, customers, followups, integrations, mail, reports, surveys, web
 
     app.register_blueprint(web.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(customers.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(followups.bp)
     app.register_blueprint(courses.bp)
     app.register_blueprint(mail.bp)
     app.register_blueprint(surveys.bp)

@@ -179,6 +179,9 @@ def seed(production: bool = False, rng: random.Random | None = None) -> SeedRepo
     from portal.courses.demo import seed_course_access
 
     seed_course_access(production)  # one course access link for the first account (printed in development)
+    from portal.followups.demo import seed_followups
+
+    seed_followups(rng)  # tasks in every state, some resolved with follow-up answers
     return report
 
 

@@ -8,9 +8,7 @@ import pytest
 
 from portal.auth.models import Role
 
-ANON = "anonymous"
-ADMIN, MANAGER, AM, EDITOR = Role.ADMIN, Role.MANAGER, Role.ACCOUNT_MANAGER, Role.EDITOR
-HTMX = {"HX-Request": "true"}
+from tests.access_roles import ADMIN, AM, ANON, EDITOR, HTMX, MANAGER  # noqa: F401
 
 # (endpoint, method, path, htmx, {who: expected status}). "{account}" is an
 # account managed by someone else, so account managers hit the record check.
@@ -72,6 +70,14 @@ ROUTES = [
     ("surveys.preview_email_html", "GET", "/staff/surveys/{survey}/preview/email.html", False, {ANON: 302, ADMIN: 200, MANAGER: 200, AM: 403, EDITOR: 403}),
 ]
 
+# Packages with many routes keep their rows in a module of their own (same row format),
+# with a placeholders(account) function that creates the records their paths name.
+from tests import access_followups, access_reports  # noqa: E402
+
+EXTRA = (access_followups, access_reports)
+for _module in EXTRA:
+    ROUTES += _module.ROUTES
+
 WHO = [ANON, ADMIN, MANAGER, AM, EDITOR]
 
 
@@ -90,7 +96,10 @@ def test_access_matrix(app, login_as, make_account, make_staff, make_message, ma
     else:
         client = login_as(who)
         token = client.csrf
-    url = path.format(account=account.id, message=message.id, link=link.id, learner=learner.id, survey=survey.id, question=question.id)
+    extra = {}
+    for module in EXTRA:
+        extra.update(module.placeholders(account))
+    url = path.format(account=account.id, message=message.id, link=link.id, learner=learner.id, survey=survey.id, question=question.id, **extra)
     headers = HTMX if htmx else {}
     if method == "GET":
         response = client.get(url, headers=headers)

@@ -132,3 +132,14 @@ def account_managers() -> list[StaffUser]:
             .order_by(func.lower(StaffUser.name))
         )
     )
+
+
+#: Where each role lands after signing in, when no page was asked for; other
+#: packages register here (followups: account managers land on "My tasks").
+LANDING_PAGES: dict[str, str] = {}
+
+
+def landing_url(user: StaffUser) -> str:
+    from flask import url_for
+
+    return url_for(LANDING_PAGES.get(user.role, "reports.dashboard"))

@@ -66,12 +66,12 @@ def _submitted_email() -> str:
 )
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("reports.dashboard"))
+        return redirect(services.landing_url(current_user))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         user = services.authenticate(form.email.data, form.password.data)
         if user is not None:
-            target = safe_next(form.next.data, url_for("reports.dashboard"))
+            target = safe_next(form.next.data, services.landing_url(user))
             session.clear()  # a fresh session: nothing from before the login survives
             login_user(user)
             session["seen"] = int(time.time())

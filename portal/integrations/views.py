@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, abort, current_app, jsonify, request
 
 from portal.extensions import csrf, limiter
+from portal.followups import services as followups
 from portal.integrations import bp, services
 from portal.integrations.models import Integration
 from portal.integrations.schema import EVENT_SCHEMA
@@ -95,6 +96,7 @@ def account_satisfaction_view(external_id: str):
     data = reports.account_satisfaction(external_id)
     if data is None:
         return _error(404, "external_id", "no such account")
+    data["open_tasks"] = followups.open_tasks_for_account(external_id)
     return jsonify(data)
 
 

@@ -137,10 +137,14 @@ class _History:
             )
         self.installations(contacts)
         nps = self.surveys[SurveyKind.NPS]
-        for wave in range(4):
-            start = self.now - timedelta(days=700 - wave * 180)
-            for contact in contacts.values():
-                self.invite(nps, contact, start + timedelta(hours=self.rng.randint(0, 24 * 20)))
+        # Every 180 days per contact (the survey's interval), staggered over the
+        # contacts as the daily cap spreads a real wave: every quarter has answers.
+        for contact in contacts.values():
+            first = 540 + self.rng.randint(0, 179)
+            for wave in range(4):
+                days_ago = first - wave * 180
+                if days_ago >= 3:
+                    self.invite(nps, contact, self.now - timedelta(days=days_ago, hours=self.rng.randint(0, 23)))
         self.flush()
 
     def installations(self, contacts: dict[int, Contact]) -> None:

@@ -25,6 +25,10 @@ STAFF_NAVIGATION = (
     ("mail.outbox", _l("Outbox")),
 )
 
+#: Badges on navigation entries: endpoint → function(user) giving a count or
+#: None. Feature packages register here (followups: the active tasks).
+NAVIGATION_COUNTS: dict = {}
+
 # DESIGN.md §6. Errors are swapped too, so an htmx user sees the same
 # message a full page would show instead of nothing happening.
 HTMX_CONFIG = {
@@ -57,7 +61,8 @@ def staff_navigation() -> list[dict]:
         allowed = getattr(view, "allowed_roles", ())
         if current_user.role not in allowed:
             continue
-        items.append({"endpoint": endpoint, "label": label, "current": _is_current(endpoint)})
+        count = NAVIGATION_COUNTS[endpoint](current_user) if endpoint in NAVIGATION_COUNTS else None
+        items.append({"endpoint": endpoint, "label": label, "current": _is_current(endpoint), "count": count})
     return items
 
 

@@ -1,0 +1,77 @@
+"""The task list's filters, the task page's three forms, and an alert rule."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, SelectMultipleField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from portal.followups.models import ActivityKind, Priority, RuleKind, TaskStatus
+from portal.web.i18n import lazy_gettext as _l
+from portal.web.inputs import PlainText
+
+MAX_TEXT = 5000
+
+
+class TaskFilterForm(FlaskForm):
+    """The team view's filters: a GET form, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectMultipleField(_l("Status"), choices=[SelectChoice(s, label) for s, label in TaskStatus.LABELS.items()], validators=[Optional()])
+    overdue = BooleanField(_l("Overdue only"))
+    rule = SelectField(_l("Rule"), validators=[Optional()], choices=[SelectChoice("", _l("All"))] + [SelectChoice(k, label) for k, label in RuleKind.LABELS.items()])
+    assignee = SelectField(_l("Assigned to"), validators=[Optional()], validate_choice=True)
+    account = IntegerField(_l("Account"), validators=[Optional(), NumberRange(min=1, max=2**31 - 1)])
+    page = IntegerField(_l("Page"), validators=[Optional(), NumberRange(min=1, max=1_000_000)])
+
+    def set_assignees(self, users) -> None:
+        self.assignee.choices = [SelectChoice("", _l("Anyone"))] + [SelectChoice(str(u.id), u.name) for u in users]
+
+
+class StatusForm(FlaskForm):
+    status = SelectField(_l("New status"), choices=[SelectChoice(s, label) for s, label in TaskStatus.LABELS.items()], validators=[DataRequired()])
+    outcome = TextAreaField(
+        _l("Outcome"),
+        validators=[Optional(), Length(max=MAX_TEXT), PlainText()],
+        description=_l("Required to resolve or dismiss: what was done and what came of it."),
+    )
+
+
+class ActivityForm(FlaskForm):
+    kind = SelectField(_l("What"), choices=[SelectChoice(k, ActivityKind.LABELS[k]) for k in ActivityKind.LOGGED], validators=[DataRequired()])
+    body = TextAreaField(_l("Notes"), validators=[DataRequired(), Length(max=MAX_TEXT), PlainText()])
+
+
+class AssigneeForm(FlaskForm):
+    assignee_id = SelectField(_l("Assign to"), validators=[DataRequired()], validate_choice=True)
+
+    def set_assignees(self, users) -> None:
+        self.assignee_id.choices = [SelectChoice(str(u.id), u.name) for u in users]
+
+
+class RuleForm(FlaskForm):
+    enabled = BooleanField(_l("Active"))
+    threshold = IntegerField(_l("Threshold"), validators=[Optional(), NumberRange(min=0, max=10)])
+    keywords = TextAreaField(_l("Words and phrases, one per line"), validators=[Optional(), Length(max=MAX_TEXT), PlainText()])
+    priority = SelectField(_l("Priority"), choices=[SelectChoice(p, label) for p, label in Priority.LABELS.items()])
+    due_hours = IntegerField(_l("Due after (hours)"), validators=[DataRequired(), NumberRange(min=1, max=24 * 90)])
+    fallback_user_id = SelectField(_l("If the account has no manager, assign to"), validators=[Optional()], validate_choice=True)
+    notify_email = BooleanField(_l("Email the assignee"))
+    follow_up_days = IntegerField(_l("Follow-up survey after (days; empty: none)"), validators=[Optional(), NumberRange(min=1, max=365)])
+
+    def set_users(self, users) -> None:
+        self.fallback_user_id.choices = [SelectChoice("", _l("Nobody"))] + [SelectChoice(str(u.id), u.name) for u in users]
+
+    def values(self) -> dict:
+        return {
+            "enabled": self.enabled.data,
+            "threshold": self.threshold.data,
+            "keywords": self.keywords.data or "",
+            "priority": self.priority.data,
+            "due_hours": self.due_hours.data,
+            "fallback_user_id": int(self.fallback_user_id.data) if self.fallback_user_id.data else None,
+            "notify_email": self.notify_email.data,
+            "follow_up_days": self.follow_up_days.data,
+        }
