@@ -17,7 +17,7 @@ from portal.surveys.models import InvitationStatus, Response
 from portal.timeutil import utcnow
 from tests.access_roles import HTMX
 
-URL = "/staff/dashboard-new"
+URL = "/staff/"
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@
 from portal.auth import services as auth
 from portal.auth.models import Role
 from portal.followups import services
+from portal.reports import dashboard
 from portal.signals import response_recorded
 from portal.surveys import services as surveys
 from portal.web.context import NAVIGATION_COUNTS
@@ -34,3 +35,26 @@ NAVIGATION_COUNTS["followups.tasks"] = _active_tasks
 
 # Account managers start their day with what needs a call.
 auth.LANDING_PAGES[Role.ACCOUNT_MANAGER] = "followups.tasks"
+
+
+def _dashboard_panel(user, now):
+    """Open and overdue tasks on the dashboard, the overdue ones named (what needs a call today)."""
+    from flask import has_request_context, url_for
+    from flask_babel import gettext, ngettext
+
+    from portal.reports.dashboard import DashboardPanel
+
+    if user.role not in Role.CUSTOMER_FACING or not has_request_context():  # a panel of links: for pages only
+        return None
+    counts = services.counts_for(user, now)
+    view = "mine" if user.role == Role.ACCOUNT_MANAGER else "team"
+    lines = [
+        (ngettext("%(num)d active task", "%(num)d active tasks", counts.active), url_for("followups.tasks", view=view)),
+        (ngettext("%(num)d overdue", "%(num)d overdue", counts.overdue), url_for("followups.tasks", view="team", overdue="y") if view == "team" else None),
+    ]
+    for task in [t for t in services.my_tasks(user, now) if services.is_overdue(t, now)][:5]:
+        lines.append((services.task_title(task), url_for("followups.task", task_id=task.id)))
+    return DashboardPanel(title=gettext("Follow-up tasks"), lines=lines, order=10)
+
+
+dashboard.DASHBOARD_PANELS.append(_dashboard_panel)

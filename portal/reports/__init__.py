@@ -9,4 +9,4 @@ from flask import Blueprint
 
 bp = Blueprint("reports", __name__, template_folder="templates", url_prefix="/staff")
 
-from portal.reports import models, subscribers, views, views_dashboard  # noqa: E402,F401
+from portal.reports import models, subscribers, views  # noqa: E402,F401

@@ -21,14 +21,14 @@ from datetime import datetime, time
 
 from sqlalchemy import ColumnElement, case, func, literal_column, select
 
-from portal.auth.models import Role, StaffUser
+from portal.auth.models import StaffUser
 from portal.customers.models import Ticket
 from portal.extensions import db
 from portal.courses import services as courses
 from portal.reports import services
 from portal.reports.metrics import SMALL_SAMPLE, CsatFigures, NpsFigures
 from portal.reports.models import COUNT_COLUMNS
-from portal.reports.query import FILTERS, ReportQuery
+from portal.reports.query import ReportQuery
 from portal.surveys.models import Response, Survey
 from portal.web.i18n import lazy_gettext as _l
 
@@ -83,12 +83,7 @@ class Insights:
 
 
 def query_for(user: StaffUser, args: Mapping, today=None) -> ReportQuery:
-    """The query of a query string; an account manager's default is their portfolio
-    (when the query string carries no filter at all). Raises ParameterError."""
-    query = ReportQuery.from_args(args, today=today)
-    if user.role == Role.ACCOUNT_MANAGER and not any(name in args for name in FILTERS):
-        query = query.but(account_managers=(user.email,))
-    return query
+    return services.query_for(user, args, today)
 
 
 def insights(query: ReportQuery, tables: tuple[str, ...] = TABLES) -> Insights:

@@ -621,3 +621,14 @@ def _quarters(responses: list[Response], now: datetime) -> list[dict]:
         scores = [r.nps_score for r in responses if r.nps_score is not None and start <= r.created_at < end]
         quarters.append({"from": _iso(start), "to": _iso(end), "nps": nps_score(scores), "responses": len(scores)})
     return quarters
+
+
+def query_for(user: StaffUser, args, today: date | None = None) -> ReportQuery:
+    """The query of a reports page's query string: an account manager's default is
+    their own portfolio (when the query string carries no filter at all). Raises ParameterError."""
+    from portal.reports.query import FILTERS
+
+    query = ReportQuery.from_args(args, today=today)
+    if user.role == Role.ACCOUNT_MANAGER and not any(name in args for name in FILTERS):
+        query = query.but(account_managers=(user.email,))
+    return query

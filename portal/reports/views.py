@@ -1,11 +1,133 @@
+"""The staff dashboard (``/staff/``), the reports page, the answers behind a
+figure, insights, and their CSV exports.
+
+Every reports route reads its question with ``services.query_for`` (the same
+ReportQuery the API reads); a bad parameter is a 400 page that names it.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import abort, current_app, request, url_for
+from flask_babel import format_decimal
 from flask_login import current_user
 
-from portal.auth.access import staff_required
-from portal.reports import bp, services
+from portal.auth.access import customer_staff_required, staff_required
+from portal.reports import answers, bp, charts, dashboard, exports, insights, services
+from portal.reports.query import ParameterError
 from portal.web.rendering import render
 
 
-@bp.get("/")
+@bp.get("/", endpoint="dashboard")
 @staff_required
-def dashboard():
-    return render("reports/dashboard.html", "dashboard", dashboard=services.dashboard_for(current_user))
+def dashboard_page():
+    return render("reports/dashboard.html", "dashboard", dashboard=dashboard.dashboard_for(current_user))
+
+
+@bp.get("/reports")
+@customer_staff_required
+def overview():
+    try:
+        query = services.query_for(current_user, request.args)
+    except ParameterError as error:
+        return render("reports/reports.html", "results", status=400, error=error, page=None, choices=services.filter_choices())
+    return render("reports/reports.html", "results", page=charts.report_page(services.overview(query)), choices=services.filter_choices())
+
+
+@bp.get("/reports/responses")
+@customer_staff_required
+def responses():
+    try:
+        query, filters = services.query_for(current_user, request.args), answers.AnswerFilters.from_args(request.args)
+        page = answers.list_answers(query, filters)
+    except ParameterError as error:
+        return render("reports/responses.html", "answers", status=400, error=error, page=None, query=None, filters=None, choices=None)
+    return render("reports/responses.html", "answers", page=page, query=query, filters=filters, choices=services.filter_choices())
+
+
+@bp.get("/reports/export.csv")
+@customer_staff_required
+def export():
+    view = request.args.get("view", "series")
+    try:
+        query = services.query_for(current_user, request.args)
+    except ParameterError as error:
+        abort(400, description=f"{error.name}: {error.message}")
+    if view not in exports.VIEWS:
+        abort(400, description="view: must be one of " + ", ".join(exports.VIEWS))
+    header, rows = exports.report_rows(view, query)
+    return exports.csv_response(f"report-{view}", header, rows, what=f"report:{view}", query=query, semicolon=_semicolon())
+
+
+@bp.get("/reports/responses.csv")
+@customer_staff_required
+def export_responses():
+    try:
+        query, filters = services.query_for(current_user, request.args), answers.AnswerFilters.from_args(request.args)
+        rows = list(answers.export_rows(query, filters))
+    except ParameterError as error:
+        abort(400, description=f"{error.name}: {error.message}")
+    return exports.csv_response("answers", answers.EXPORT_HEADER, rows, what="responses", query=query, semicolon=_semicolon())
+
+
+def _semicolon() -> bool:
+    return request.args.get("sep") == "semicolon"
+
+
+@bp.get("/reports/insights", endpoint="insights")
+@customer_staff_required
+def insights_page():
+    try:
+        query = services.query_for(current_user, request.args)
+    except ParameterError as error:
+        return render("reports/insights.html", "insights", status=400, error=error, insights=None, choices=None)
+    return render("reports/insights.html", "insights", insights=insights.insights(query), choices=services.filter_choices())
+
+
+@bp.get("/reports/insights/<table>.csv", endpoint="insights_csv")
+@customer_staff_required
+def insights_csv(table: str):
+    if table not in insights.TABLES:
+        abort(404)
+    try:
+        query = services.query_for(current_user, request.args)
+    except ParameterError as error:
+        abort(400, description=error.message)
+    header, rows = insights.csv_rows(insights.insights(query, (table,)).tables[0])
+    return exports.csv_response(f"insights-{table}", header, rows, what=f"insights:{table}", query=query, semicolon=_semicolon())
+
+
+# --- template helpers ---------------------------------------------------------------------------
+
+
+@bp.app_template_global()
+def url_if_exists(endpoint: str, **values) -> str | None:
+    """A link to another page once it exists (None before)."""
+    if endpoint not in current_app.view_functions:
+        return None
+    return url_for(endpoint, **values)
+
+
+@bp.app_template_global()
+def query_url(endpoint: str, query, values: dict | None = None, **extra) -> str | None:
+    """A link to a reports page showing ``query`` (plus ``extra`` query arguments;
+    ``values``: the route's own arguments)."""
+    if endpoint not in current_app.view_functions:
+        return None
+    pairs = list(query.args()) if query is not None else []
+    for name, value in extra.items():
+        if value is None:
+            continue
+        pairs.extend((name, v) for v in (value if isinstance(value, (list, tuple)) else [value]))
+    path = url_for(endpoint, **(values or {}))
+    return f"{path}?{urlencode(pairs)}" if pairs else path
+
+
+@bp.app_template_global()
+def decimal1(value: float | None, signed: bool = False) -> str:
+    """A figure with one decimal in the reader's locale; "–" without one."""
+    if value is None:
+        return "–"
+    text = format_decimal(round(value, 1), format="#,##0.0")
+    return ("+" + text) if signed and value > 0 else text.replace("-", "−")

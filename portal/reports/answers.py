@@ -1,0 +1,165 @@
+"""The answers behind a figure: the responses a report counted, with their
+comments, newest first, a page at a time; also the comment explorer (score
+group, category, survey, text search) and the raw-responses CSV.
+
+Reads the responses table with the report's filters and LIMIT: a page never
+aggregates, so it stays fast at a million answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import Select, and_, false, func, or_, select
+
+from portal.customers.models import Account, Contact, Ticket
+from portal.extensions import db
+from portal.pagination import Page
+from portal.reports import services
+from portal.reports.models import NO_CATEGORY
+from portal.reports.query import ParameterError, ReportQuery
+from portal.surveys.models import CSAT_SATISFIED_MIN, NPS_PASSIVE_MIN, NPS_PROMOTER_MIN, Response, Survey
+
+PER_PAGE = 25
+#: Answers are counted up to this many ("10000+"), so a list over a wide period stays fast.
+COUNT_CAP = 10_000
+MAX_SEARCH = 100
+#: Score groups a list can be narrowed to.
+GROUPS = ("promoter", "passive", "detractor", "satisfied", "unsatisfied")
+
+
+@dataclass(frozen=True)
+class AnswerFilters:
+    group: str | None = None
+    search: str = ""
+    with_comment: bool = False
+    period: str | None = None  # narrows the query's dates to a period key (2026-11, 2026-W47, 2026-Q4)
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args: Mapping) -> AnswerFilters:
+        group = (args.get("group") or "").strip() or None
+        if group is not None and group not in GROUPS:
+            raise ParameterError("group", f"must be one of {', '.join(GROUPS)}")
+        search = (args.get("q") or "").strip()
+        if len(search) > MAX_SEARCH:
+            raise ParameterError("q", f"at most {MAX_SEARCH} characters")
+        page = args.get("page") or "1"
+        if not page.isdigit() or not 1 <= int(page) <= 1_000_000:
+            raise ParameterError("page", "must be a page number")
+        return cls(group, search, args.get("comments") in ("1", "y", "on"), (args.get("period") or "").strip() or None, int(page))
+
+
+def period_range(period: str) -> tuple[date, date] | None:
+    """The days of a period key, [start, end); None for a key that is not one."""
+    try:
+        if "-W" in period:
+            year, week = period.split("-W")
+            start = date.fromisocalendar(int(year), int(week), 1)
+            return start, start + timedelta(days=7)
+        if "-Q" in period:
+            year, quarter = period.split("-Q")
+            month = (int(quarter) - 1) * 3 + 1
+            start = date(int(year), month, 1)
+            end = date(int(year) + (month + 3 > 12), (month + 2) % 12 + 1, 1)
+            return start, end
+        year, month = period.split("-")
+        start = date(int(year), int(month), 1)
+        return start, (start + timedelta(days=32)).replace(day=1)
+    except ValueError:
+        return None
+
+
+def narrowed(query: ReportQuery, filters: AnswerFilters) -> ReportQuery:
+    if not filters.period:
+        return query
+    found = period_range(filters.period)
+    if found is None:
+        raise ParameterError("period", "must be like 2026-11, 2026-W47 or 2026-Q4")
+    start, end = max(found[0], query.start), min(found[1], query.end)
+    return query.but(start=start, end=max(end, start + timedelta(days=1)))
+
+
+def _statement(query: ReportQuery, filters: AnswerFilters) -> Select:
+    start, end = datetime.combine(query.start, time.min), datetime.combine(query.end, time.min)
+    statement = (
+        select(Response, Account.name, Contact.name, Survey.kind, Ticket.external_id, Ticket.category)
+        .join(Account, Account.id == Response.account_id)
+        .join(Contact, Contact.id == Response.contact_id)
+        .join(Survey, Survey.id == Response.survey_id)
+        .outerjoin(Ticket, Ticket.id == Response.ticket_id)
+        .where(Response.created_at >= start, Response.created_at < end)
+    )
+    accounts = services.selected_accounts(query, services.account_directory())
+    if accounts is not None:
+        statement = statement.where(Response.account_id.in_(accounts) if accounts else false())
+    if query.survey_kinds:
+        statement = statement.where(Survey.kind.in_(query.survey_kinds))
+    if query.ticket_categories:
+        categories = [c for c in query.ticket_categories if c != NO_CATEGORY]
+        conditions = [Ticket.category.in_(categories)] if categories else []
+        if NO_CATEGORY in query.ticket_categories:
+            conditions.append(Response.ticket_id.is_(None))
+        statement = statement.where(or_(*conditions))
+    group = {
+        "promoter": Response.nps_score >= NPS_PROMOTER_MIN,
+        "passive": and_(Response.nps_score >= NPS_PASSIVE_MIN, Response.nps_score < NPS_PROMOTER_MIN),
+        "detractor": Response.nps_score < NPS_PASSIVE_MIN,
+        "satisfied": Response.csat_score >= CSAT_SATISFIED_MIN,
+        "unsatisfied": Response.csat_score < CSAT_SATISFIED_MIN,
+    }.get(filters.group)
+    if group is not None:
+        statement = statement.where(group)
+    if filters.with_comment or filters.search:
+        statement = statement.where(Response.comment.is_not(None), Response.comment != "")
+    if filters.search:
+        escaped = filters.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        statement = statement.where(func.lower(Response.comment).like(f"%{escaped.lower()}%", escape="\\"))
+    return statement.order_by(Response.created_at.desc(), Response.id.desc())
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    response: Response
+    account: str
+    contact: str
+    survey_kind: str
+    ticket: str | None
+    category: str | None
+
+
+def list_answers(query: ReportQuery, filters: AnswerFilters) -> Page[AnswerRow]:
+    return _page(_statement(narrowed(query, filters), filters), filters.page)
+
+
+def _page(statement: Select, number: int) -> Page[AnswerRow]:
+    """A page of answers; the total is counted up to a cap, so a wide period stays fast."""
+    rows = db.session.execute(statement.limit(PER_PAGE).offset((number - 1) * PER_PAGE)).all()
+    counted = db.session.scalar(select(func.count()).select_from(statement.with_only_columns(Response.id).limit(COUNT_CAP).order_by(None).subquery()))
+    return Page([AnswerRow(*row) for row in rows], number, PER_PAGE, counted)
+
+
+#: The most answers one CSV holds (the newest); narrow the period for older ones.
+EXPORT_LIMIT = 50_000
+
+
+def export_rows(query: ReportQuery, filters: AnswerFilters, limit: int = EXPORT_LIMIT) -> Iterator[list]:
+    """Every matching answer as a CSV row (newest first, at most ``limit``)."""
+    statement = _statement(narrowed(query, filters), filters).limit(limit).execution_options(yield_per=2000)
+    for response, account, contact, kind, ticket, category in db.session.execute(statement):
+        yield [
+            response.created_at.isoformat(timespec="seconds") + "Z",
+            account,
+            contact,
+            kind,
+            ticket or "",
+            category or "",
+            "" if response.nps_score is None else response.nps_score,
+            "" if response.csat_score is None else response.csat_score,
+            response.comment or "",
+        ]
+
+
+EXPORT_HEADER = ["answered_at", "account", "contact", "survey_kind", "ticket", "ticket_category", "nps", "csat", "comment"]
