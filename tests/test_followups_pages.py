@@ -157,3 +157,12 @@ def test_the_loop_report_counts_first_actions_and_recoveries(app, db, am_task, m
     html = signed_in(app, make_staff(Role.MANAGER)).get("/staff/reports/loop").get_data(as_text=True)
     assert "By account manager" in html and "Anna Keller" in html and "By rule" in html
     assert signed_in(app, manager).get("/staff/reports/loop?from=2026-13-01").status_code == 400
+
+
+def test_the_dashboard_shows_open_and_overdue_tasks(app, db, am_task):
+    manager, task = am_task
+    task.due_at = utcnow() - timedelta(hours=1)
+    db.session.commit()
+    html = signed_in(app, manager).get("/staff/").get_data(as_text=True)
+    assert "Follow-up tasks" in html and "1 active task" in html and "1 overdue" in html
+    assert f'href="/staff/tasks/{task.id}"' in html

@@ -40,7 +40,7 @@ class StatusForm(FlaskForm):
 
 
 class ActivityForm(FlaskForm):
-    kind = SelectField(_l("What"), choices=[SelectChoice(k, ActivityKind.LABELS[k]) for k in ActivityKind.LOGGED], validators=[DataRequired()])
+    kind = SelectField(_l("What you did"), choices=[SelectChoice(k, ActivityKind.LABELS[k]) for k in ActivityKind.LOGGED], validators=[DataRequired()])
     body = TextAreaField(_l("Notes"), validators=[DataRequired(), Length(max=MAX_TEXT), PlainText()])
 
 

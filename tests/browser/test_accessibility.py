@@ -184,7 +184,7 @@ def opt_out_done(visit: Visit) -> None:
 
 def unknown_survey_link(visit: Visit) -> None:
     visit.open("/s/this-token-does-not-exist")
-    expect(visit.page.locator(".error-box")).to_be_visible()
+    expect(visit.page.locator(".link-problem")).to_be_visible()
 
 
 def expired_survey_link(visit: Visit) -> None:
@@ -357,7 +357,7 @@ def sign_in(visit: Visit, role: str = Role.ADMIN) -> None:
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name=f"Hello, {user.name}")).to_be_visible()
+    expect(page.locator(".staff-nav")).to_be_visible()  # signed in: each role lands on its own first page
 
 
 def staff_page(path: Callable[[StaffWorld], str] | str, role: str = Role.ADMIN, status: int = 200) -> Callable[[Visit], None]:
@@ -430,6 +430,11 @@ def _fill_and_submit(fields: dict[str, str], selector: str, expected: str) -> Ca
     return act
 
 
+def _resolve_without_outcome(page: Page) -> None:
+    page.locator("select[name=status]").select_option("resolved")
+    _submit("form[action$='/status'] button[type=submit]", "#task-panel [role=alert]")(page)
+
+
 STAFF_PAGES: dict[str, Callable[[Visit], None]] = {
     "login": staff_login,
     "login-failed": staff_login_failed,
@@ -474,7 +479,31 @@ STAFF_PAGES: dict[str, Callable[[Visit], None]] = {
         _fill_and_submit({"input[name=current_password]": "wrong"}, "form[action$='/password'] button[type=submit]", "form[action$='/password'] [role=alert]"),
     ),
     "staff-404": staff_page("/staff/accounts/999999", status=404),
+    "reports": staff_page("/staff/reports"),
+    "reports-by-month": staff_page("/staff/reports?interval=month&region=S%C3%BCd"),
+    "reports-bad-parameter": staff_page("/staff/reports?interval=day", status=400),
+    "reports-answers": staff_page("/staff/reports/responses?comments=1"),
+    "reports-insights": staff_page("/staff/reports/insights"),
+    "tasks-mine": staff_page("/staff/tasks/?view=mine", role=Role.ACCOUNT_MANAGER),
+    "tasks-team": staff_page("/staff/tasks/?view=team"),
+    "task": staff_page(lambda w: f"/staff/tasks/{_task_id(w)}"),
+    "task-status-error": staff_action(
+        lambda w: f"/staff/tasks/{_task_id(w)}",
+        _resolve_without_outcome,
+    ),
+    "task-rules": staff_page("/staff/tasks/rules"),
+    "task-loop-report": staff_page("/staff/reports/loop"),
 }
+
+
+def _task_id(world: StaffWorld) -> int:
+    """The task the world's detractor answer ("3", "Zu viele Ausfälle.") created."""
+    from sqlalchemy import select
+
+    from portal.extensions import db
+    from portal.followups.models import Task
+
+    return db.session.scalar(select(Task.id).where(Task.account_id == world.account.id))
 
 
 # --- the audit ------------------------------------------------------------------------------

@@ -1,0 +1,69 @@
+"""A manager filters a report in a real browser: with htmx the results swap in
+place and the URL is pushed (back and forward restore the views); without
+JavaScript the same GET form gives the same report. On a phone too."""
+
+import random
+import re
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from portal.auth.models import Role
+from portal.reports import rollup
+from portal.web.transaction import unit_of_work
+from tests.browser.test_staff_shell import sign_in
+from tests.test_reports_engine import TODAY, seed_history
+
+pytestmark = pytest.mark.browser
+PERIOD = f"from={(TODAY - timedelta(days=180)).isoformat()}&to={TODAY.isoformat()}"
+
+
+@pytest.fixture
+def manager(db, make_staff):
+    seed_history(random.Random(3), answers=250)
+    with unit_of_work():
+        rollup.rebuild()
+    return make_staff(Role.MANAGER, email="lead@operator.example", name="Lea Leitung")
+
+
+def test_filtering_swaps_the_report_and_pushes_the_url(page, live_server, manager, csp_violations):
+    sign_in(page, live_server, manager)
+    page.goto(f"{live_server}/staff/reports?{PERIOD}")
+    expect(page.get_by_role("heading", name="NPS over time")).to_be_visible()
+    page.evaluate("window.__sameDocument = true")
+    page.get_by_label("Region").select_option("Nord")
+    page.get_by_label("Over time by").select_option("month")
+    page.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile(r"region=Nord.*|.*interval=month.*region=Nord"))
+    expect(page.get_by_text("filtered", exact=False).first).to_be_visible()
+    assert page.evaluate("window.__sameDocument") is True  # swapped by htmx
+    assert "interval=month" in page.url
+    page.go_back()
+    expect(page).not_to_have_url(re.compile("region=Nord"))
+    expect(page.get_by_role("heading", name="NPS over time")).to_be_visible()
+    page.go_forward()
+    expect(page).to_have_url(re.compile("region=Nord"))
+    expect(page.get_by_label("Region")).to_have_values(["Nord"])
+    assert csp_violations == []
+
+
+def test_filtering_without_javascript(no_js_page, live_server, manager):
+    page = no_js_page
+    sign_in(page, live_server, manager)
+    page.goto(f"{live_server}/staff/reports?{PERIOD}")
+    page.get_by_label("Region").select_option("Süd")
+    page.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile("region=S%C3%BCd"))
+    expect(page.get_by_role("heading", name="NPS by segment")).to_be_visible()
+    page.get_by_role("link", name="Süd").first.click()  # the answers behind the segment
+    expect(page.get_by_role("heading", name="Answers and comments")).to_be_visible()
+
+
+def test_the_report_fits_a_phone(browser, live_server, manager):
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    sign_in(page, live_server, manager)
+    page.goto(f"{live_server}/staff/reports?{PERIOD}")
+    expect(page.get_by_role("heading", name="NPS over time")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.close()
