@@ -137,3 +137,26 @@ def test_a_failed_sign_up_puts_the_focus_on_the_first_field_in_error(page, live_
     page.get_by_label("Your name").fill("Lena Vogel")
     page.get_by_role("button", name="Start learning").click()
     expect(page.get_by_label("Your work email")).to_be_focused()
+
+
+def test_a_wide_lesson_table_scrolls_on_a_phone_and_keeps_its_words(browser, live_server):
+    """A lesson table wider than a phone, styled by the portal's stylesheet."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_content(
+        '<link rel="stylesheet" href="' + live_server + '/static/css/portal.css">'
+        '<div class="lesson-content"><table><tr><th>Merkmal</th><th>Voraussetzung</th><th>Beschreibung</th><th>Einrichtungsaufwand</th></tr>'
+        "<tr><td>Rufnummernportierung</td><td>Kündigungsbestätigung</td><td>Die bisherige Rufnummer bleibt erhalten.</td><td>Mittel</td></tr></table></div>"
+    )
+    page.wait_for_load_state("networkidle")
+    for word in ("Merkmal", "Voraussetzung", "Rufnummernportierung"):
+        cell = page.get_by_text(word, exact=True)
+        lines = page.evaluate(
+            "(e) => { const r = document.createRange(); r.selectNodeContents(e); return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; }",
+            cell.element_handle(),
+        )
+        assert lines == 1, f"{word} is broken over {lines} lines"
+    table = page.locator("table")
+    assert page.evaluate("(t) => t.scrollWidth > t.clientWidth", table.element_handle())  # it scrolls inside the lesson
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    context.close()

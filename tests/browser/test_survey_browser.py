@@ -78,3 +78,29 @@ def test_a_missing_required_answer_is_explained(page, live_server, make_invitati
     page.goto(f"{live_server}/s/{token}")
     page.get_by_role("button", name="Weiter").click()
     expect(page.get_by_role("alert")).to_contain_text("Bitte wählen Sie eine Antwort.")
+
+
+def test_on_a_phone_the_0_to_10_scale_is_one_row_with_the_labels_under_0_and_10(browser, live_server, make_invitation):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    _invitation, token = make_invitation(kind="nps")
+    page.goto(f"{live_server}/s/{token}")
+    zero = page.locator(".scale-option").first.bounding_box()
+    ten = page.locator(".scale-option").last.bounding_box()
+    assert abs(zero["y"] - ten["y"]) < 1  # one row, not 6 + 5
+    assert zero["width"] >= 24 and zero["height"] >= 44  # WCAG 2.5.8 and thumb height
+    low, high = (page.locator(".scale-ends span").nth(i).bounding_box() for i in (0, 1))
+    assert low["y"] > zero["y"] + zero["height"] - 1 and abs(low["x"] - zero["x"]) < 4  # under 0
+    assert abs((high["x"] + high["width"]) - (ten["x"] + ten["width"])) < 4  # under 10
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    context.close()
+
+
+def test_the_please_choose_message_goes_once_a_score_is_picked(page, live_server, make_invitation):
+    _invitation, token = make_invitation(kind="nps")
+    page.goto(f"{live_server}/s/{token}")
+    page.get_by_role("button", name="Weiter").click()
+    message = page.get_by_text("Bitte wählen Sie eine Antwort.")
+    expect(message).to_be_visible()
+    page.get_by_role("radio", name="7", exact=True).check()
+    expect(message).to_be_hidden()
