@@ -196,7 +196,7 @@ def expired_survey_link(visit: Visit) -> None:
     invitation.expires_at = utcnow() - timedelta(minutes=1)
     visit.fixture("db").session.commit()
     visit.open(f"/s/{token}")
-    expect(visit.page.locator(".error-box")).to_be_visible()
+    expect(visit.page.locator(".link-problem")).to_be_visible()
 
 
 CUSTOMER_PAGES: dict[str, Callable[[Visit], None]] = {
