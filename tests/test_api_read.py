@@ -74,3 +74,17 @@ def test_hostile_path_values_are_4xx_never_500(client, integration, make_ticket,
     for value in HOSTILE_IDS:
         response = client.get(f"/api/v1/{route}/{value}/satisfaction", headers=auth(integration))
         assert 400 <= response.status_code < 500 and response.json["error"], (value, response.status_code)
+
+
+def test_account_satisfaction_lists_the_open_follow_up_tasks(client, db, integration, make_invitation, make_contact, make_account, make_staff):
+    manager = make_staff("account_manager", email="anna@operator.example")
+    account = make_account(external_id="CRM-TASKS", account_manager=manager)
+    empty = client.get("/api/v1/accounts/CRM-TASKS/satisfaction", headers=auth(integration)).json
+    assert empty["open_tasks"] == []
+    invitation, token = make_invitation(kind="nps", contact=make_contact(account=account))
+    answer(client, token, invitation, 2)
+    [task] = client.get("/api/v1/accounts/CRM-TASKS/satisfaction", headers=auth(integration)).json["open_tasks"]
+    assert set(task) == {"id", "title", "status", "assignee", "due", "created", "url"}
+    assert task["status"] == "open" and task["assignee"] == "anna@operator.example"
+    assert task["due"].endswith("Z") and task["created"].endswith("Z") and task["url"].endswith(f"/staff/tasks/{task['id']}")
+    assert task["title"].startswith("Follow up with")  # in the portal's default language (English in the tests)
