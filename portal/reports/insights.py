@@ -262,8 +262,8 @@ def csv_rows(table: InsightTable) -> tuple[list[str], list[list]]:
             str(_l("Group")),
             str(_l("Answers")),
             str(_l("NPS")),
-            str(_l("95 % interval from")),
-            str(_l("95 % interval to")),
+            str(_l("lower bound of the 95 percent interval")),
+            str(_l("upper bound of the 95 percent interval")),
             str(_l("Small sample")),
         ]
         rows = [[r.label, r.n, r.value, r.low, r.high, r.small_sample] for r in table.rows]
