@@ -23,6 +23,7 @@ ROUTES: list = [
     ("followups.reassign", "POST", "/staff/tasks/{task}/assignee", False, ACTION),
     ("followups.reassign", "POST", "/staff/tasks/{task}/assignee", True, ACTION_HTMX),
     ("followups.rules", "GET", "/staff/tasks/rules", False, {ANON: 302, ADMIN: 200, MANAGER: 200, AM: 403, EDITOR: 403}),
+    ("followups.rules", "GET", "/staff/tasks/rules", True, {ANON: 401, ADMIN: 200, MANAGER: 200, AM: 403, EDITOR: 403}),
     ("followups.update_rule", "POST", "/staff/tasks/rules/{rule}", False, {ANON: 302, ADMIN: 422, MANAGER: 403, AM: 403, EDITOR: 403}),
     ("followups.update_rule", "POST", "/staff/tasks/rules/{rule}", True, {ANON: 401, ADMIN: 422, MANAGER: 403, AM: 403, EDITOR: 403}),
     ("followups.loop_report", "GET", "/staff/reports/loop", False, {ANON: 302, ADMIN: 200, MANAGER: 200, AM: 200, EDITOR: 403}),

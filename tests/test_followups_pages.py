@@ -146,7 +146,9 @@ def test_admins_edit_rules_and_every_change_is_audited(app, db, am_task, make_st
     assert rule.due_hours == 12 and rule.follow_up_days == 21 and "konkurrenz" in rule.keywords
     change = db.session.scalar(select(RuleChange).where(RuleChange.rule_id == rule.id))
     assert change.user_id == admin_user.id and change.changes["due_hours"][1] == 12
-    assert "due_hours" in client.get("/staff/tasks/rules").get_data(as_text=True)
+    audit = client.get("/staff/tasks/rules").get_data(as_text=True).split('id="audit-title"')[1]
+    assert "Alexandra Admin" in audit and "Words in a comment" in audit  # who changed which rule
+    assert "Due after (hours): 24 → 12" in audit and "Priority: urgent → urgent" not in audit  # what changed, readable
 
     manager_page = signed_in(app, make_staff(Role.MANAGER)).get("/staff/tasks/rules").get_data(as_text=True)
     assert "Save the rule" not in manager_page and "konkurrenz" in manager_page
@@ -166,3 +168,59 @@ def test_the_dashboard_shows_open_and_overdue_tasks(app, db, am_task):
     html = signed_in(app, manager).get("/staff/").get_data(as_text=True)
     assert "Follow-up tasks" in html and "1 active task" in html and "1 overdue" in html
     assert f'href="/staff/tasks/{task.id}"' in html
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_the_task_page_and_its_panel_fragment(app, db, am_task, htmx):
+    manager, task = am_task
+    response = signed_in(app, manager).get(f"/staff/tasks/{task.id}", headers=HTMX if htmx else {})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "HX-Request" in response.headers["Vary"]
+    assert ("<html" in html) is not htmx  # htmx gets the status panel only
+    assert "Change status" in html and "Log it" in html and "Reassign" in html
+    assert ("What the customer said" in html) is not htmx
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_the_rules_page_and_its_fragment(app, db, am_task, make_staff, htmx):
+    response = signed_in(app, make_staff(Role.ADMIN)).get("/staff/tasks/rules", headers=HTMX if htmx else {})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and ("<html" in html) is not htmx
+    assert "Save the rule" in html and "Changes" in html
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_the_loop_report_and_its_fragment_flag_small_samples(app, db, am_task, make_staff, htmx):
+    response = signed_in(app, make_staff(Role.MANAGER)).get("/staff/reports/loop?from=2020-01-01", headers=HTMX if htmx else {})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and ("<html" in html) is not htmx
+    assert "Anna Keller" in html and "small sample" in html  # one task is no basis for a rate
+
+
+def test_a_task_links_to_the_accounts_other_tasks(app, db, am_task, make_staff, answered):  # noqa: F811
+    _manager, task = am_task
+    elsewhere = answered(2, "", contact=None)  # a task on another account
+    other = db.session.scalar(select(Task).where(Task.response_id == elsewhere.id))
+    boss = signed_in(app, make_staff(Role.MANAGER))
+    page = boss.get(f"/staff/tasks/{task.id}").get_data(as_text=True)
+    link = f"/staff/tasks/?view=team&amp;account={task.account_id}"
+    assert link in page
+    listing = boss.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    assert f'href="/staff/tasks/{task.id}"' in listing and f'href="/staff/tasks/{other.id}"' not in listing
+    assert "Müller Logistik GmbH" in listing and "all accounts" in listing
+
+
+def test_a_status_the_workflow_refuses_answers_422_in_the_users_language(app, db, am_task):
+    manager, task = am_task
+    manager.preferred_language = "de"
+    db.session.commit()
+    client = signed_in(app, manager)
+    from tests.conftest import csrf_token
+
+    token = csrf_token(client, f"/staff/tasks/{task.id}")
+    response = client.post(f"/staff/tasks/{task.id}/status", data={"csrf_token": token, "status": "resolved", "outcome": ""}, headers=HTMX)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "<html" not in html
+    assert "Tragen Sie das Ergebnis ein" in html and 'role="alert"' in html
+    db.session.expire_all()
+    assert db.session.get(Task, task.id).status == TaskStatus.OPEN

@@ -73,4 +73,12 @@ def test_my_tasks_on_a_phone(browser, live_server, manager_with_task):
     expect(page.get_by_role("navigation", name="Main navigation").get_by_role("link", name="Reports")).to_be_hidden()  # folded into the menu
     page.get_by_text("Menu").click()
     expect(page.get_by_role("navigation", name="Main navigation").get_by_role("link", name="Reports")).to_be_visible()
+    page.get_by_role("link", name="Follow up with Müller Logistik GmbH").click()  # the task itself, on the phone
+    expect(page.get_by_role("button", name="Log it")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.get_by_label("What you did").select_option("call")
+    page.get_by_label("Notes").fill("Vom Handy aus angerufen.")
+    page.get_by_role("button", name="Log it").click()
+    expect(page.locator(".activity-log").get_by_text("Vom Handy aus angerufen.")).to_be_visible()
+    page.screenshot(path="/tmp/h3_task_phone.png", full_page=True)
     page.close()
