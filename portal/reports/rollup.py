@@ -21,9 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import NamedTuple
 
-from sqlalchemy import and_, case, delete, func, insert, literal_column, select
+from sqlalchemy import and_, bindparam, case, delete, func, insert, literal_column, select
 from sqlalchemy.orm import Session
 
 from portal.customers.models import Ticket
@@ -120,45 +121,72 @@ def _invitation_counts():
     return [func.count(Invitation.id), func.count(Invitation.answered_at)]
 
 
-def _cell_filter(model, day_column, key: CellKey):
-    start = datetime.combine(key.day, time.min)
-    category = Ticket.category == key.ticket_category if key.ticket_category != NO_CATEGORY else model.ticket_id.is_(None)
+def _cell_filter(model, day_column, no_category: bool):
+    """The rows of one cell, with bound parameters (the statements are built once)."""
+    category = model.ticket_id.is_(None) if no_category else Ticket.category == bindparam("category")
     return and_(
-        model.account_id == key.account_id,
-        day_column >= start,
-        day_column < start + timedelta(days=1),
-        Survey.kind == key.survey_kind,
+        model.account_id == bindparam("account_id"),
+        day_column >= bindparam("start"),
+        day_column < bindparam("end"),
+        Survey.kind == bindparam("kind"),
         category,
     )
 
 
-def _recount(key: CellKey) -> dict[str, int]:
-    answers = db.session.execute(
+@lru_cache(maxsize=None)
+def _recount_statements(no_category: bool):
+    answers = (
         select(*_response_counts())
         .join(Survey, Survey.id == Response.survey_id)
         .outerjoin(Ticket, Ticket.id == Response.ticket_id)
-        .where(_cell_filter(Response, Response.created_at, key))
-    ).one()
-    invitations = db.session.execute(
+        .where(_cell_filter(Response, Response.created_at, no_category))
+    )
+    invitations = (
         select(*_invitation_counts())
         .join(Survey, Survey.id == Invitation.survey_id)
         .outerjoin(Ticket, Ticket.id == Invitation.ticket_id)
-        .where(_cell_filter(Invitation, Invitation.sent_at, key))
-    ).one()
+        .where(_cell_filter(Invitation, Invitation.sent_at, no_category))
+    )
+    return answers, invitations
+
+
+def _recount(key: CellKey) -> dict[str, int]:
+    start = datetime.combine(key.day, time.min)
+    values = {"account_id": key.account_id, "start": start, "end": start + timedelta(days=1), "kind": key.survey_kind}
+    if key.ticket_category != NO_CATEGORY:
+        values["category"] = key.ticket_category
+    answers_statement, invitations_statement = _recount_statements(key.ticket_category == NO_CATEGORY)
+    answers = db.session.execute(answers_statement, values).one()
+    invitations = db.session.execute(invitations_statement, values).one()
     return dict(zip(COUNT_COLUMNS, (*answers, *invitations), strict=True))
 
 
-def _upsert(session: Session, rows: list[dict], *, overwrite: bool, model=ReportCell) -> None:
-    """Insert cells (or chunks); an existing one is locked (and overwritten when ``overwrite``)."""
-    dialect = session.get_bind().dialect.name
+@lru_cache(maxsize=None)
+def _upsert_statement(dialect: str, model, overwrite: bool):
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    statement = dialect_insert(model).values(rows)
+    statement = dialect_insert(model)
     keys = ["day" if model is ReportCell else "start", "account_id", "survey_kind", "ticket_category"]
     columns = COUNT_COLUMNS if overwrite else ("week",)  # updating a column to itself takes the row lock
-    session.execute(statement.on_conflict_do_update(index_elements=keys, set_={c: statement.excluded[c] for c in columns}))
+    return statement.on_conflict_do_update(index_elements=keys, set_={c: statement.excluded[c] for c in columns})
+
+
+def _upsert(session: Session, rows: list[dict], *, overwrite: bool, model=ReportCell) -> None:
+    """Insert cells (or chunks); an existing one is locked (and overwritten when ``overwrite``)."""
+    session.execute(_upsert_statement(session.get_bind().dialect.name, model, overwrite), rows)
+
+
+@lru_cache(maxsize=None)
+def _chunk_sum_statement():
+    return select(*[func.coalesce(func.sum(getattr(ReportCell, c)), 0) for c in COUNT_COLUMNS]).where(
+        ReportCell.day >= bindparam("start"),
+        ReportCell.day < bindparam("end"),
+        ReportCell.account_id == bindparam("account_id"),
+        ReportCell.survey_kind == bindparam("kind"),
+        ReportCell.ticket_category == bindparam("category"),
+    )
 
 
 def _empty_row(key: CellKey) -> dict:
@@ -187,13 +215,8 @@ def refresh(keys: Iterable[CellKey]) -> None:
         row = _chunk_row(chunk)
         _upsert(session, [row], overwrite=False, model=ReportChunk)
         sums = session.execute(
-            select(*[func.coalesce(func.sum(getattr(ReportCell, c)), 0) for c in COUNT_COLUMNS]).where(
-                ReportCell.day >= row["start"],
-                ReportCell.day < row["end"],
-                ReportCell.account_id == chunk.account_id,
-                ReportCell.survey_kind == chunk.survey_kind,
-                ReportCell.ticket_category == chunk.ticket_category,
-            )
+            _chunk_sum_statement(),
+            {"start": row["start"], "end": row["end"], "account_id": chunk.account_id, "kind": chunk.survey_kind, "category": chunk.ticket_category},
         ).one()
         _upsert(session, [{**row, **dict(zip(COUNT_COLUMNS, sums, strict=True))}], overwrite=True, model=ReportChunk)
 
