@@ -464,10 +464,7 @@ def test_open_tasks_for_the_crm(db, task):
 
 
 def test_the_overdue_digest_goes_once_a_day_per_assignee(db, task):
-    later = task.due_at + timedelta(hours=10)
-    later = later.replace(hour=9)
-    if later < task.due_at:
-        later += timedelta(days=1)
+    later = (task.due_at + timedelta(days=1)).replace(hour=9)  # after the digest hour, and always after the due time
     assert services.send_overdue_digest(later) == 1
     assert services.send_overdue_digest(later + timedelta(minutes=5)) == 0
     db.session.commit()
