@@ -5,7 +5,9 @@ manager, and as a spreadsheet opens the files."""
 from __future__ import annotations
 
 import random
+import re
 from datetime import datetime, timedelta
+from html import unescape
 
 import pytest
 from sqlalchemy import select
@@ -13,13 +15,35 @@ from sqlalchemy import select
 from portal.auth.models import Role
 from portal.extensions import db as _db
 from portal.reports import rollup
-from portal.reports.models import ExportLog
+from portal.reports import services as reports
+from portal.reports.query import ReportQuery
+from portal.signals import message_sent
 from portal.surveys.models import Response
+from portal.timeutil import utcnow
 from portal.web.transaction import unit_of_work
 from tests.test_reports_engine import TODAY, seed_history
 
 HTMX = {"HX-Request": "true"}
-PERIOD = f"from={(TODAY - timedelta(days=180)).isoformat()}&to={TODAY.isoformat()}"
+START = TODAY - timedelta(days=180)
+PERIOD = f"from={START.isoformat()}&to={TODAY.isoformat()}"
+
+
+def answer_links(html: str) -> list[str]:
+    """The links to the answers behind the figures, in page order."""
+    return [unescape(href) for href in re.findall(r'href="(/staff/reports/responses\?[^"]*)"', html)]
+
+
+def answers_listed(client, link: str) -> int:
+    html = client.get(link).get_data(as_text=True)
+    return int(re.search(r"(\d+) answers?\b", html.split('id="answers"', 1)[1]).group(1))
+
+
+def raw_answers(history, start, end, region: str | None = None) -> int:
+    accounts = history["accounts"]
+    return sum(
+        1 for answered, account_id, *_rest in history["answers"]
+        if start <= answered.date() < end and (region is None or accounts[account_id]["region"] == region)
+    )  # fmt: skip
 
 
 @pytest.fixture
@@ -78,30 +102,81 @@ def test_the_answers_behind_a_figure_with_comments_as_text(history, login_as):
     assert client.get("/staff/reports/responses?period=2026-W99").status_code == 400
 
 
-def test_csv_exports_open_safely_in_a_spreadsheet_and_are_logged(history, login_as):
-    hostile = _db.session.scalar(select(Response).where(Response.comment == "schlecht"))
-    hostile.comment = "=HYPERLINK(\"http://evil.example\")"
-    _db.session.commit()
-    client = login_as(Role.MANAGER)
-    raw = client.get(f"/staff/reports/responses.csv?{PERIOD}&comments=1")
-    assert raw.status_code == 200 and raw.headers["Content-Type"].startswith("text/csv")
-    text = raw.get_data().decode("utf-8")
-    assert text.startswith("\ufeffanswered_at,account,")
-    assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
-    german = client.get(f"/staff/reports/export.csv?{PERIOD}&view=series&sep=semicolon").get_data().decode("utf-8")
-    header, first = german.lstrip("\ufeff").splitlines()[:2]
-    assert header.startswith("period;responses;") and ";" in first
-    assert any("," in cell and cell.replace(",", "").lstrip("-'").isdigit() for cell in german.replace("\r\n", ";").split(";"))  # decimal comma
-    segments = client.get(f"/staff/reports/export.csv?{PERIOD}&view=segments").get_data().decode("utf-8")
-    assert "region,Nord" in segments
-    logs = list(_db.session.scalars(select(ExportLog).order_by(ExportLog.id)))
-    assert [log.what for log in logs] == ["responses", "report:series", "report:segments"]
-    assert logs[0].user_id is not None and logs[0].rows >= 1
-    assert logs[1].parameters["sep"] == "semicolon" and logs[1].parameters["from"] == [(TODAY - timedelta(days=180)).isoformat()]
-    assert client.get("/staff/reports/export.csv?view=pie").status_code == 400
-
-
 def test_editors_see_no_reports(history, login_as):
     editor = login_as(Role.EDITOR)
     for path in ("/staff/reports", "/staff/reports/responses", "/staff/reports/export.csv", "/staff/reports/responses.csv"):
         assert editor.get(path).status_code == 403
+
+
+def test_every_figure_opens_the_answers_behind_it(history, login_as):
+    client = login_as(Role.MANAGER)
+    html = client.get(f"/staff/reports?{PERIOD}&interval=month").get_data(as_text=True)
+    overview = reports.overview(ReportQuery(start=START, end=TODAY, interval="month"))
+    links = answer_links(html)
+
+    month = overview.series[-2]  # a period point: in the table and, for a mouse, on the chart
+    period = next(link for link in links if f"period={month.period}" in link and "group=" not in link)
+    first = datetime.strptime(month.period + "-01", "%Y-%m-%d").date()
+    assert answers_listed(client, period) == raw_answers(history, first, (first + timedelta(days=32)).replace(day=1))
+    assert html.count(f'<a href="{period.replace("&", "&amp;")}" aria-label="{month.period}') == 4  # NPS and CSAT points, sent and answered bars
+
+    promoters = next(link for link in links if "group=promoter" in link)  # a distribution bar
+    assert answers_listed(client, promoters) == overview.total.nps.promoters
+    assert html.count(f'<a href="{promoters.replace("&", "&amp;")}" aria-label="') == 2  # the bars of 9 and 10
+
+    nord = next(link for link in links if "region=Nord" in link)  # a segment row
+    assert answers_listed(client, nord) == raw_answers(history, START, TODAY, region="Nord")
+
+
+def test_a_history_restore_gets_the_whole_page(history, login_as):
+    """historyCacheSize is 0: back and forward fetch the URL again with this header."""
+    client = login_as(Role.MANAGER)
+    restore = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    html = client.get(f"/staff/reports?{PERIOD}&region=Nord", headers=restore).get_data(as_text=True)
+    assert "<html" in html and 'action="/staff/reports"' in html and '<option value="Nord" selected>' in html and "chart-nps" in html
+
+
+def test_period_presets_keep_every_filter(history, login_as):
+    client = login_as(Role.MANAGER)
+    html = client.get("/staff/reports?region=Nord&interval=month").get_data(as_text=True)
+    presets = re.findall(r'<a class="button" href="([^"]*)"( aria-current="true")?>(Last \d+ days)</a>', html)
+    assert [label for _href, _current, label in presets] == ["Last 30 days", "Last 90 days", "Last 365 days"]
+    assert [bool(current) for _href, current, _label in presets] == [False, True, False]  # the default: 90 days
+    href = unescape(presets[0][0])
+    assert "region=Nord" in href and "interval=month" in href
+    start = utcnow().date() + timedelta(days=1) - timedelta(days=30)
+    shown = client.get(href).get_data(as_text=True)
+    assert f'name="from" value="{start.isoformat()}"' in shown and '<option value="Nord" selected>' in shown
+
+
+def test_an_account_manager_may_widen_to_everything_and_the_links_keep_it(history, login_as):
+    client = login_as(Role.ACCOUNT_MANAGER, email="am-wide@operator.example")
+    html = client.get(f"/staff/reports?{PERIOD}&account_manager=").get_data(as_text=True)
+    assert "No answers in this period." not in html
+    assert '<input type="hidden" name="account_manager" value="">' in html  # the form sends "all" when nothing is chosen
+    link = next(link for link in answer_links(html) if "period=" in link)
+    assert "account_manager=" in link and answers_listed(client, link) > 0  # not their (empty) portfolio
+
+
+def test_a_bad_parameter_on_the_answers_is_a_400_with_htmx_too(history, login_as):
+    fragment = login_as(Role.MANAGER).get("/staff/reports/responses?period=2026-W99", headers=HTMX)
+    html = fragment.get_data(as_text=True)
+    assert fragment.status_code == 400 and "<html" not in html and "period:" in html
+
+
+def test_an_answer_on_the_survey_page_is_on_the_report_at_once(client, db, login_as, make_account, make_contact, make_invitation):
+    account = make_account(external_id="CRM-REPORT", region="Ost")
+    invitation, token = make_invitation(kind="nps", contact=make_contact(account=account))
+    with unit_of_work():
+        message_sent.send(None, message_ids=[invitation.outbox_message_id], sent_at=datetime.utcnow())
+    score, follow_up = invitation.survey.questions[:2]
+    assert client.post(f"/s/{token}", data={"question": score.id, "answer": "2"}).status_code == 303
+    assert client.post(f"/s/{token}", data={"question": follow_up.id, "answer": "<b>Leitung</b> =tot"}).status_code == 303
+
+    manager = login_as(Role.MANAGER)
+    html = manager.get("/staff/reports?region=Ost").get_data(as_text=True)
+    assert re.search(r'<span class="figure">−100[.,]0</span></a> NPS', html)
+    assert "1 of 1 invitations answered" in html
+    detractors = next(link for link in answer_links(html) if "group=detractor" in link)
+    listed = manager.get(detractors).get_data(as_text=True)
+    assert "&lt;b&gt;Leitung&lt;/b&gt; =tot" in listed and "<b>Leitung</b>" not in listed

@@ -1,8 +1,10 @@
-"""NPS and CSAT maths, the staff dashboard, the satisfaction figures the read API returns.
+"""NPS and CSAT over time: the maths, the figure cells, the staff dashboard,
+the reports page, answers, CSV exports and the figures the read API returns.
 
-metrics.py holds the maths (pure functions, no database); services.py the
-figures built from other packages' tables. No models of its own (it reads
-survey responses, accounts and tickets) and no forms yet.
+metrics.py holds the maths (pure functions, no database); models.py the daily
+figure cells that rollup.py keeps current; query.py reads the filters (page,
+CSV and API alike); services.py builds the figures; forms.py the period
+presets above the plain GET filter form; charts.py the SVG geometry.
 """
 
 from flask import Blueprint

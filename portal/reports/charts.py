@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask_babel import gettext
+
 WIDTH, HEIGHT = 640, 240
 LEFT, RIGHT, TOP, BOTTOM = 44, 36, 12, 34
 PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -59,6 +61,7 @@ class Bar:
     label: str
     value: str
     href: str | None = None
+    key: str = ""  # what the bar stands for (its period or score): the template links it to its answers
 
 
 @dataclass
@@ -67,6 +70,7 @@ class BarChart:
     ticks: list[Tick] = field(default_factory=list)
     x_labels: list[XLabel] = field(default_factory=list)
     line: str = ""  # an optional polyline over the bars (the response rate)
+    line_ticks: list[Tick] = field(default_factory=list)  # the line's own scale (0–100 %), on the right
     width: int = WIDTH
     height: int = HEIGHT
 
@@ -131,13 +135,14 @@ def bar_chart(labels: list[str], series: list[tuple[str, list[int]]], *, rate: l
             height = PLOT_H * value / top
             x = LEFT + slot * i + slot * 0.1 + width * j
             colour = css[i] if css else f"series-{j}"
-            chart.bars.append(Bar(x, TOP + PLOT_H - height, width, height, colour, f"{label} {name}".strip(), str(value), hrefs[i]))
+            chart.bars.append(Bar(x, TOP + PLOT_H - height, width, height, colour, f"{label} {name}".strip(), str(value), hrefs[i], label))
     for fraction in (0, 0.5, 1):
         chart.ticks.append(Tick(TOP + PLOT_H * (1 - fraction), f"{round(top * fraction):d}"))
     centres = [LEFT + slot * (i + 0.5) for i in range(len(labels))]
     chart.x_labels = _x_labels(labels, centres) if labels else []
     if rate:
         chart.line = " ".join(f"{x:.1f},{_y(r, 0, 100):.1f}" for x, r in zip(centres, rate, strict=True) if r is not None)
+        chart.line_ticks = [Tick(_y(percent, 0, 100), f"{percent} %") for percent in (0, 50, 100)]
     return chart
 
 
@@ -159,6 +164,7 @@ class ReportPage:
 
 
 def report_page(overview) -> ReportPage:
+    """The page's charts (call within a request: the series names are translated)."""
     series = overview.series
     periods = [row.period for row in series]
     bands = [row.nps.interval if row.nps.responses else None for row in series]
@@ -167,7 +173,7 @@ def report_page(overview) -> ReportPage:
         overview=overview,
         nps=line_chart(periods, [row.nps.nps for row in series], low=-100, high=100, bands=bands),
         csat=line_chart(periods, [row.csat.csat for row in series], low=0, high=100, suffix=" %", tick_step=25),
-        volume=bar_chart(periods, [("sent", [row.sent for row in series]), ("answered", [row.answered for row in series])], rate=[row.rate for row in series]),
+        volume=bar_chart(periods, [(gettext("sent"), [row.sent for row in series]), (gettext("answered"), [row.answered for row in series])], rate=[row.rate for row in series]),
         distribution=bar_chart([str(score) for score, _n in distribution], [("", [n for _score, n in distribution])], css=[nps_group_css(score) for score, _n in distribution]),
         csat_distribution=bar_chart(
             [str(score) for score, _n in overview.csat_distribution],

@@ -3,8 +3,9 @@
 - UTF-8 with a byte-order mark, so spreadsheet programs read umlauts right;
 - ``sep=semicolon`` for German spreadsheets: semicolons between cells and a
   decimal comma in numbers;
-- a cell that starts with = + - @, a tab or a carriage return is prefixed
-  with ' so that no spreadsheet runs it as a formula (CSV injection);
+- a text cell that starts with = + - @, a tab or a carriage return is
+  prefixed with ' so that no spreadsheet runs it as a formula (CSV injection);
+  numbers the report computed (ints and floats, −12.5 too) stay numbers;
 - every export is written to the export log: who, when, what, which filters
   and how many rows.
 """
@@ -38,9 +39,12 @@ def neutralise(value) -> str:
 
 
 def _cell(value, semicolon: bool) -> str:
-    if isinstance(value, float) and semicolon:
-        return neutralise(f"{value}".replace(".", ","))
-    return neutralise(value)
+    """A number the report computed stays a number (−12.5 is no formula, and a
+    spreadsheet must be able to sum it); every text is neutralised."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return neutralise(value)
+    text = str(value)
+    return text.replace(".", ",") if semicolon and isinstance(value, float) else text
 
 
 def csv_text(header: list[str], rows: Iterable[list], semicolon: bool = False) -> Iterable[str]:

@@ -11,11 +11,13 @@ from urllib.parse import urlencode
 
 from flask import abort, current_app, request, url_for
 from flask_babel import format_decimal
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.auth.access import customer_staff_required, staff_required
-from portal.reports import answers, bp, charts, dashboard, exports, insights, services
-from portal.reports.query import ParameterError
+from portal.reports import answers, bp, charts, dashboard, exports, forms, insights, services
+from portal.reports.query import FILTERS, ParameterError
+from portal.web.errors import error_response
 from portal.web.rendering import render
 
 
@@ -32,7 +34,8 @@ def overview():
         query = services.query_for(current_user, request.args)
     except ParameterError as error:
         return render("reports/reports.html", "results", status=400, error=error, page=None, choices=services.filter_choices())
-    return render("reports/reports.html", "results", page=charts.report_page(services.overview(query)), choices=services.filter_choices())
+    page = charts.report_page(services.overview(query))
+    return render("reports/reports.html", "results", page=page, choices=services.filter_choices(), presets=forms.period_presets(page.overview.query))
 
 
 @bp.get("/reports/responses")
@@ -52,10 +55,10 @@ def export():
     view = request.args.get("view", "series")
     try:
         query = services.query_for(current_user, request.args)
+        if view not in exports.VIEWS:
+            raise ParameterError("view", "must be one of " + ", ".join(exports.VIEWS))
     except ParameterError as error:
-        abort(400, description=f"{error.name}: {error.message}")
-    if view not in exports.VIEWS:
-        abort(400, description="view: must be one of " + ", ".join(exports.VIEWS))
+        return _cannot_export(error)
     header, rows = exports.report_rows(view, query)
     return exports.csv_response(f"report-{view}", header, rows, what=f"report:{view}", query=query, semicolon=_semicolon())
 
@@ -67,12 +70,17 @@ def export_responses():
         query, filters = services.query_for(current_user, request.args), answers.AnswerFilters.from_args(request.args)
         rows = list(answers.export_rows(query, filters))
     except ParameterError as error:
-        abort(400, description=f"{error.name}: {error.message}")
+        return _cannot_export(error)
     return exports.csv_response("answers", answers.EXPORT_HEADER, rows, what="responses", query=query, semicolon=_semicolon())
 
 
 def _semicolon() -> bool:
     return request.args.get("sep") == "semicolon"
+
+
+def _cannot_export(error: ParameterError):
+    """The 400 page naming the parameter (a download link is followed without htmx)."""
+    return error_response(400, _("This export cannot be made: %(problem)s", problem=f"{error.name}: {error.message}"))
 
 
 @bp.get("/reports/insights", endpoint="insights")
@@ -93,7 +101,7 @@ def insights_csv(table: str):
     try:
         query = services.query_for(current_user, request.args)
     except ParameterError as error:
-        abort(400, description=error.message)
+        return _cannot_export(error)
     header, rows = insights.csv_rows(insights.insights(query, (table,)).tables[0])
     return exports.csv_response(f"insights-{table}", header, rows, what=f"insights:{table}", query=query, semicolon=_semicolon())
 
@@ -112,10 +120,16 @@ def url_if_exists(endpoint: str, **values) -> str | None:
 @bp.app_template_global()
 def query_url(endpoint: str, query, values: dict | None = None, **extra) -> str | None:
     """A link to a reports page showing ``query`` (plus ``extra`` query arguments;
-    ``values``: the route's own arguments)."""
+    ``values``: the route's own arguments).
+
+    A query without any filter says so with an empty ``account_manager=``: without
+    it an account manager's link would fall back to their portfolio, and the
+    answers behind a figure of the whole company would be theirs only."""
     if endpoint not in current_app.view_functions:
         return None
     pairs = list(query.args()) if query is not None else []
+    if query is not None and not any(name in FILTERS for name, _value in pairs):
+        pairs.append(("account_manager", ""))
     for name, value in extra.items():
         if value is None:
             continue

@@ -42,6 +42,8 @@ def test_filtering_swaps_the_report_and_pushes_the_url(page, live_server, manage
     page.go_back()
     expect(page).not_to_have_url(re.compile("region=Nord"))
     expect(page.get_by_role("heading", name="NPS over time")).to_be_visible()
+    expect(page.get_by_label("Region")).to_have_values([])  # the whole previous view, its form too
+    expect(page.locator("#report-results [role=status]").first).not_to_contain_text("filtered")
     page.go_forward()
     expect(page).to_have_url(re.compile("region=Nord"))
     expect(page.get_by_label("Region")).to_have_values(["Nord"])
@@ -60,10 +62,27 @@ def test_filtering_without_javascript(no_js_page, live_server, manager):
     expect(page.get_by_role("heading", name="Answers and comments")).to_be_visible()
 
 
-def test_the_report_fits_a_phone(browser, live_server, manager):
-    page = browser.new_page(viewport={"width": 390, "height": 844})
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
+def test_filtering_on_a_phone(browser, live_server, manager, javascript):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, java_script_enabled=javascript)
+    page = context.new_page()
     sign_in(page, live_server, manager)
     page.goto(f"{live_server}/staff/reports?{PERIOD}")
     expect(page.get_by_role("heading", name="NPS over time")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    page.close()
+    before = page.locator("#chart-nps-title").locator("..").inner_html()
+    page.get_by_label("Over time by").select_option("week")  # 180 days read by month unless asked
+    page.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile("interval=week"))
+    expect(page.locator("#report-results table").first).to_contain_text("2026-W4")
+    assert page.locator("#chart-nps-title").locator("..").inner_html() != before  # the chart was redrawn by week
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.go_back()
+    expect(page).not_to_have_url(re.compile("interval=week"))
+    expect(page.locator("#report-results table").first).not_to_contain_text("-W")
+    if javascript:  # htmx fetches the whole page again; without JavaScript the browser keeps what was picked in the form
+        expect(page.get_by_label("Over time by")).to_have_value("month")
+    page.get_by_role("link", name="Last 30 days").click()  # a preset keeps the filters, changes the dates
+    expect(page).to_have_url(re.compile("from="))
+    expect(page.get_by_role("link", name="Last 30 days")).to_have_attribute("aria-current", "true")
+    context.close()

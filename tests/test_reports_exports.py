@@ -1,0 +1,151 @@
+"""CSV exports of the reports and of raw answers, as a spreadsheet opens them:
+UTF-8 with a byte-order mark, semicolons and decimal commas for German
+spreadsheets, no cell a spreadsheet would run as a formula, every export in
+the export log, the same figures as the page."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from portal.auth.models import Role
+from portal.extensions import db as _db
+from portal.reports import exports, rollup
+from portal.reports import services as reports
+from portal.reports.models import ExportLog
+from portal.reports.query import ReportQuery
+from portal.surveys.models import Response
+from portal.web.transaction import unit_of_work
+from tests.test_reports_engine import TODAY, seed_history
+
+START = TODAY - timedelta(days=180)
+PERIOD = f"from={START.isoformat()}&to={TODAY.isoformat()}"
+
+
+@pytest.fixture
+def history(app, db):
+    data = seed_history(random.Random(11), answers=300)
+    with unit_of_work():
+        rollup.rebuild()
+    return data
+
+
+def table(response, delimiter: str = ",") -> list[list[str]]:
+    text = response.get_data().decode("utf-8")
+    assert text.startswith("\ufeff"), "no byte-order mark"
+    return list(csv.reader(io.StringIO(text[1:]), delimiter=delimiter))
+
+
+def logs() -> list[ExportLog]:
+    _db.session.expire_all()
+    return list(_db.session.scalars(select(ExportLog).order_by(ExportLog.id)))
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_a_text_cell_a_spreadsheet_would_run_is_neutralised(start):
+    assert exports.neutralise(f"{start}SUM(A1:A9)") == f"'{start}SUM(A1:A9)"
+    assert exports._cell(f"{start}1+1", semicolon=True) == f"'{start}1+1"
+
+
+@pytest.mark.parametrize("value", ["Müller GmbH", "sehr gut = schnell", "5", "", " =1", "'quoted"])
+def test_harmless_text_is_left_alone(value):
+    assert exports.neutralise(value) == value
+
+
+def test_numbers_stay_numbers_with_a_decimal_comma_for_german_spreadsheets():
+    header, *rows = "".join(exports.csv_text(["a", "b", "c", "d"], [[-12.5, 3, None, True]], semicolon=True)).lstrip("\ufeff").splitlines()
+    assert header == "a;b;c;d" and rows == ["-12,5;3;;True"]
+    english = "".join(exports.csv_text(["a"], [[-12.5], ["-12.5"]]))
+    assert english == "\ufeffa\r\n-12.5\r\n'-12.5\r\n"  # a number from the report, then a customer's text
+
+
+def test_raw_answers_are_safe_to_open_and_logged(history, login_as):
+    hostile = _db.session.scalar(select(Response).where(Response.comment == "schlecht"))
+    hostile.comment = '=HYPERLINK("http://evil.example","klick")'
+    hostile.created_at = datetime.combine(TODAY, datetime.min.time()) - timedelta(hours=2)
+    _db.session.commit()
+    client = login_as(Role.MANAGER)
+    response = client.get(f"/staff/reports/responses.csv?{PERIOD}&comments=1")
+    assert response.status_code == 200 and response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert "attachment" in response.headers["Content-Disposition"]
+    header, first, *rest = table(response)
+    assert header == ["answered_at", "account", "contact", "survey_kind", "ticket", "ticket_category", "nps", "csat", "comment"]
+    assert first[-1] == "'" + hostile.comment  # the newest first, and never a formula
+    assert all(row[-1] for row in rest)  # "with a comment" only
+    entry = logs()[-1]
+    assert (entry.what, entry.rows, entry.user_id) == ("responses", 1 + len(rest), client.user.id)
+    assert entry.parameters["from"] == [START.isoformat()] and entry.created_at is not None
+
+
+def test_german_spreadsheets_get_semicolons_and_decimal_commas(history, login_as):
+    client = login_as(Role.MANAGER)
+    rows = table(client.get(f"/staff/reports/export.csv?{PERIOD}&view=nps&interval=month&sep=semicolon"), delimiter=";")
+    header, total = rows[0], rows[-1]
+    assert header[:3] == ["period", "group", "responses"] and total[0] == "total"
+    nps = total[header.index("nps")]
+    expected = reports.report("nps", ReportQuery(start=START, end=TODAY, interval="month"))["total"]["nps"]
+    assert nps == str(expected).replace(".", ",")
+    assert logs()[-1].parameters["sep"] == "semicolon"
+
+
+@pytest.mark.parametrize("view", ["nps", "csat", "response-rate", "distribution", "segments", "series"])
+def test_every_report_view_exports_the_page_figures(history, login_as, view):
+    client = login_as(Role.ADMIN)
+    rows = table(client.get(f"/staff/reports/export.csv?{PERIOD}&view={view}&interval=month"))
+    assert len(rows) > 2
+    overview = reports.overview(ReportQuery(start=START, end=TODAY, interval="month"))
+    if view == "series":
+        total = dict(zip(rows[0], rows[-1], strict=True))
+        assert total["period"] == "total" and int(total["responses"]) == overview.total.nps.responses and int(total["sent"]) == overview.total.sent
+    elif view == "segments":
+        nord = next(dict(zip(rows[0], row, strict=True)) for row in rows[1:] if row[:2] == ["region", "Nord"])
+        segment = next(s for s in overview.segments["region"] if s.group == "Nord")
+        assert int(nord["responses"]) == segment.now.responses and float(nord["nps"]) == segment.now.nps
+    elif view == "distribution":
+        total = dict(zip(rows[0], rows[-1], strict=True))
+        assert [int(total[str(score)]) for score in range(11)] == [n for _score, n in overview.distribution]
+    assert logs()[-1].what == f"report:{view}" and logs()[-1].rows == len(rows) - 1
+
+
+@pytest.mark.parametrize(("query", "name"), [("view=pie", "view"), ("view=nps&from=2026-13-01", "from"), ("view=nps&interval=day", "interval")])
+def test_a_bad_parameter_is_a_400_page_that_names_it_and_nothing_is_logged(history, login_as, query, name):
+    response = login_as(Role.MANAGER).get(f"/staff/reports/export.csv?{query}")
+    assert response.status_code == 400 and f"{name}:" in response.get_data(as_text=True)
+    raw = login_as(Role.MANAGER).get("/staff/reports/responses.csv?group=angry")
+    assert raw.status_code == 400 and "group:" in raw.get_data(as_text=True)
+    assert logs() == []
+
+
+def test_an_account_managers_export_is_their_portfolio_unless_they_widen_it(history, login_as):
+    client = login_as(Role.ACCOUNT_MANAGER, email="am-export@operator.example")
+    own = table(client.get(f"/staff/reports/responses.csv?{PERIOD}"))
+    assert len(own) == 1  # their portfolio is empty: the header only
+    assert logs()[-1].parameters["account_manager"] == ["am-export@operator.example"]
+    everything = table(client.get(f"/staff/reports/responses.csv?{PERIOD}&account_manager="))
+    assert len(everything) > 50 and "account_manager" not in logs()[-1].parameters
+    assert logs()[-1].user_id == client.user.id
+
+
+def test_csv_response_is_reusable_and_logs_who_exported_what(app, db, make_staff):
+    user = make_staff(Role.MANAGER)
+    query = ReportQuery(start=START, end=TODAY, regions=("Nord",))
+    with app.test_request_context("/"):
+        response = exports.csv_response("insights-x", ["name", "value"], [["+49 30 1234", 1.5], ["ok", 2]], what="insights:x", query=query, user=user, semicolon=True)
+    body = b"".join(response.response).decode("utf-8")
+    assert body == "\ufeffname;value\r\n'+49 30 1234;1,5\r\nok;2\r\n"
+    assert 'filename="insights-x-' in response.headers["Content-Disposition"]
+    entry = logs()[-1]
+    assert (entry.what, entry.rows, entry.user_id) == ("insights:x", 2, user.id)
+    assert entry.parameters == {"from": [START.isoformat()], "to": [TODAY.isoformat()], "region": ["Nord"], "sep": "semicolon"}
+
+
+def test_editors_export_nothing(history, login_as):
+    editor = login_as(Role.EDITOR)
+    for path in ("/staff/reports/export.csv?view=nps", "/staff/reports/responses.csv"):
+        assert editor.get(path).status_code == 403
+    assert logs() == []
