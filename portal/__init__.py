@@ -78,7 +78,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from portal import auth, courses, customers, followups, integrations, mail, reports, surveys, web
+    from portal import auth, courses, customers, followups, integrations, mail, reports, settings, surveys, web
 
     app.register_blueprint(web.bp)
     app.register_blueprint(auth.bp)
@@ -89,6 +89,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(mail.bp)
     app.register_blueprint(surveys.bp)
     app.register_blueprint(integrations.bp)
+    app.register_blueprint(settings.bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -165,7 +165,10 @@ def demo_logins_text() -> str:
 def seed(production: bool = False, rng: random.Random | None = None) -> SeedReport:
     rng = rng or random.Random(2026)
     report = SeedReport()
+    from portal.settings.demo import seed_brand
     from portal.surveys.demo import seed_surveys
+
+    seed_brand()  # a believable operator: emails ask about "Rheinnetz Telekom GmbH", not about "the portal"
 
     managers = _seed_staff(report, production)
     _seed_accounts(rng, report, managers)

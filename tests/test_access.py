@@ -72,9 +72,9 @@ ROUTES = [
 
 # Packages with many routes keep their rows in a module of their own (same row format),
 # with a placeholders(account) function that creates the records their paths name.
-from tests import access_followups, access_reports  # noqa: E402
+from tests import access_followups, access_reports, access_settings  # noqa: E402
 
-EXTRA = (access_followups, access_reports)
+EXTRA = (access_followups, access_reports, access_settings)
 for _module in EXTRA:
     ROUTES += _module.ROUTES
 

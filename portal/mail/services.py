@@ -77,7 +77,7 @@ from portal.mail.models import MessageStatus, OutboxMessage
 from portal.pagination import Page, paginate
 from portal.signals import message_failed, message_sent
 from portal.timeutil import utcnow
-from portal.web.theme import on_brand_color
+from portal.web import theme
 from portal.web.transaction import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ def enqueue(
     for name, value in (headers or {}).items():
         _check_header(name, name)
         _check_header(name, value)
-    domain = (parseaddr(current_app.config["PORTAL_MAIL_FROM"])[1].partition("@")[2]) or "portal.invalid"
+    domain = theme.brand().sender_domain
     due_at = send_after or utcnow()
     message = OutboxMessage(
         kind=kind,
@@ -141,12 +141,12 @@ def enqueue(
 
 
 def branding() -> dict[str, str]:
-    """What mail/email_layout.html needs from the operator's configuration."""
-    color = current_app.config["PORTAL_BRAND_COLOR"]
+    """What mail/email_layout.html needs from the operator's brand."""
+    brand = theme.brand()
     return {
-        "brand_name": current_app.config["PORTAL_BRAND_NAME"],
-        "brand_color": color,
-        "on_brand_color": on_brand_color(color),
+        "brand_name": brand.name,
+        "brand_color": brand.color,
+        "on_brand_color": brand.on_color,
     }
 
 
@@ -522,14 +522,15 @@ def deliver_due(limit: int = BATCH_SIZE) -> int:
         ids = claim_due(claimant, limit)
         if not ids:
             return 0
-        sender = current_app.config["PORTAL_MAIL_FROM"]
         with unit_of_work():  # a short read: each outcome is a transaction of its own
+            brand = theme.brand()  # read here: the sends below must not hold a transaction open
+            sender = brand.sender
             batch = [
                 _Claimed(m.id, m.attempts, m.due_at, parseaddr(m.to_address)[1], build_email(m, sender).as_bytes(policy=_SMTP_POLICY))
                 for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id))
             ]
         with _Lease(claimant, ids, renewed_at) as lease, _Recorder(claimant) as recorder:
-            sent = _send(batch, lease, recorder)
+            sent = _send(batch, lease, recorder, brand.sender_email)
         with unit_of_work():
             _announce_sent(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == claimant)
         return sent
@@ -537,14 +538,13 @@ def deliver_due(limit: int = BATCH_SIZE) -> int:
         write_intent.reset(intent)
 
 
-def _send(batch: list[_Claimed], lease: _Lease, recorder: _Recorder) -> int:
+def _send(batch: list[_Claimed], lease: _Lease, recorder: _Recorder, envelope_sender: str) -> int:
     """Send the batch; each outcome is committed before the next message is handed over.
 
     Stops early when the lease may have run out or a record shows that
     another worker took the claim over: what is left is that worker's now.
     """
     settings = SmtpSettings.from_url(current_app.config["PORTAL_SMTP_URL"])
-    envelope_sender = parseaddr(current_app.config["PORTAL_MAIL_FROM"])[1]
     sent = 0
     smtp: smtplib.SMTP | None = None
     try:

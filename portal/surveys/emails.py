@@ -21,13 +21,14 @@ from __future__ import annotations
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import force_locale
 from jinja2 import Template, TemplateError, pass_context
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from portal.mail import services as mail
+from portal.web import theme
 from portal.web.markdown import TextSlots
 
 
@@ -116,7 +117,7 @@ def template_values(*, contact_name: str, account_name: str, ticket_id: str | No
         "ticket": {"id": ticket_id or "", "subject": ticket_subject or ""},
         "project": {"name": project_name or ""},
         "survey_link": OwnText(survey_link),
-        "brand": current_app.config["PORTAL_BRAND_NAME"],
+        "brand": theme.brand().name,
     }
 
 

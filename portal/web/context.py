@@ -8,7 +8,7 @@ from flask import current_app, request
 from flask_babel import get_locale
 from flask_login import current_user
 
-from portal.web import bp
+from portal.web import bp, theme
 from portal.web.i18n import LANGUAGE_NAMES
 from portal.web.i18n import lazy_gettext as _l
 from portal.web.urls import this_url, url_with_args
@@ -23,6 +23,7 @@ STAFF_NAVIGATION = (
     ("followups.tasks", _l("Tasks")),
     ("courses.staff_index", _l("Courses")),
     ("mail.outbox", _l("Outbox")),
+    ("settings.brand", _l("Settings")),
 )
 
 #: Badges on navigation entries: endpoint → function(user) giving a count or
@@ -77,10 +78,7 @@ def _is_current(endpoint: str) -> bool:
 def layout_context() -> dict:
     config = current_app.config
     return {
-        "brand": {
-            "name": config["PORTAL_BRAND_NAME"],
-            "logo_url": config["PORTAL_BRAND_LOGO_URL"],
-        },
+        "brand": theme.brand(),
         "htmx_config": HTMX_CONFIG_JSON,
         "current_locale": str(get_locale() or config["BABEL_DEFAULT_LOCALE"]),
         "languages": LANGUAGE_NAMES,

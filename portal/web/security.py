@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import current_app, request
 
 from portal.web import bp
+from portal.web.theme import brand
 
 
-def content_security_policy() -> str:
+def content_security_policy(html: bool = True) -> str:
+    """``html``: a page, which may show the brand's logo from another site
+    (only pages read the brand: /healthz and the like touch nothing else)."""
     img_sources = ["'self'", "data:"]
-    logo = current_app.config["PORTAL_BRAND_LOGO_URL"]
-    if logo.startswith("https://"):
-        parts = urlsplit(logo)
-        img_sources.append(f"https://{parts.netloc}")
+    logo_origin = brand().logo_origin if html else None
+    if logo_origin:
+        img_sources.append(logo_origin)
     return "; ".join(
         [
             "default-src 'self'",
@@ -34,7 +34,7 @@ def content_security_policy() -> str:
 @bp.after_app_request
 def set_security_headers(response):
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", content_security_policy())
+    headers.setdefault("Content-Security-Policy", content_security_policy(response.mimetype == "text/html"))
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")

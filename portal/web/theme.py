@@ -1,11 +1,24 @@
-"""The operator's brand colour as CSS custom properties.
+"""The operator's brand: name, sender, logo, and the colour as CSS custom properties.
 
-The colour comes from configuration; text on it is white or near-black,
-whichever has the higher WCAG contrast (black when neither reaches 4.5:1),
-so any brand colour stays readable.
+:func:`brand` is what every page, email and header reads. The ``PORTAL_BRAND_*``
+and ``PORTAL_MAIL_FROM`` configuration is the fallback; a feature package
+(``portal.settings``, where admins edit the brand) registers itself as
+:data:`BRAND_PROVIDER`, so that this shared base depends on no feature package.
+
+Text on the brand colour is white or near-black, whichever has the higher WCAG
+contrast (black when neither reaches 4.5:1), so any brand colour stays readable.
 """
 
 from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import parseaddr
+from urllib.parse import urlsplit
+
+from flask import current_app
 
 
 def _channel(value: int) -> float:
@@ -58,4 +71,92 @@ def brand_stylesheet(color: str) -> str:
         f"  --brand-ink-strong: {darken(ink, 0.8)};\n"
         f"  --brand-strong: {strong};\n"
         "}\n"
+    )
+
+
+# --- the brand --------------------------------------------------------------
+
+
+def one_line(value: str | None) -> str:
+    """Text for a header or a title: control characters and line or paragraph
+    separators become spaces, runs of spacing one space."""
+    text = "".join(" " if (ord(c) < 32 or ord(c) == 127 or c in "\u0085\u2028\u2029") else c for c in value or "")
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class Brand:
+    """The operator as customers and staff see it. Values are already clean:
+    one line each, the colour ``#rrggbb``, the sender address a plain address."""
+
+    name: str
+    sender_name: str
+    sender_email: str
+    logo_url: str
+    color: str
+
+    @property
+    def on_color(self) -> str:
+        """Text on the brand colour (see :func:`on_brand_color`)."""
+        return on_brand_color(self.color)
+
+    @property
+    def contrast(self) -> float:
+        """The WCAG contrast of :attr:`on_color` on :attr:`color` (at least 4.5)."""
+        return contrast_ratio(self.color, self.on_color)
+
+    @property
+    def sender(self) -> str:
+        """The From header: ``Name <address>``, the name quoted where it must be,
+        never with a line break in it."""
+        name, address = one_line(self.sender_name), one_line(self.sender_email)
+        if not name:
+            return address
+        if _SPECIALS.search(name):
+            name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return f"{name} <{address}>"
+
+    @property
+    def sender_domain(self) -> str:
+        return self.sender_email.rpartition("@")[2] or "portal.invalid"
+
+    @property
+    def logo_origin(self) -> str | None:
+        """``https://host`` of a logo on another site (the CSP must allow it), else None."""
+        if not self.logo_url.startswith("https://"):
+            return None
+        return f"https://{urlsplit(self.logo_url).netloc}"
+
+    @property
+    def version(self) -> str:
+        """Changes when the stylesheet does (a new colour, or new rules here):
+        put it in brand.css's URL and browsers fetch the new colours at once."""
+        return hashlib.sha256(brand_stylesheet(self.color).encode()).hexdigest()[:12]
+
+
+#: Characters that make a display name need quotes (RFC 5322 specials).
+_SPECIALS = re.compile(r'[][()<>@,:;.\\"]')
+
+#: Set by the package where admins edit the brand; None: configuration only.
+BRAND_PROVIDER: Callable[[], Brand] | None = None
+
+
+def brand() -> Brand:
+    """The operator's brand now: the registered provider's, else the configuration's."""
+    if BRAND_PROVIDER is not None:
+        return BRAND_PROVIDER()
+    return brand_from_config()
+
+
+def brand_from_config(config=None) -> Brand:
+    """The brand as ``PORTAL_BRAND_*`` and ``PORTAL_MAIL_FROM`` describe it."""
+    config = current_app.config if config is None else config
+    name = one_line(config["PORTAL_BRAND_NAME"])
+    sender_name, sender_email = parseaddr(config["PORTAL_MAIL_FROM"])
+    return Brand(
+        name=name,
+        sender_name=one_line(sender_name) or name,
+        sender_email=one_line(sender_email),
+        logo_url=one_line(config["PORTAL_BRAND_LOGO_URL"]),
+        color=config["PORTAL_BRAND_COLOR"],
     )

@@ -10,7 +10,7 @@ from portal.config import SUPPORTED_LOCALES
 from portal.extensions import csrf, db, limiter
 from portal.web import bp
 from portal.web.rendering import safe_next, see_other
-from portal.web.theme import brand_stylesheet
+from portal.web.theme import brand, brand_stylesheet
 
 
 @bp.get("/")
@@ -55,6 +55,14 @@ def switch_language():
 @bp.get("/brand.css")
 @csrf.exempt
 def brand_css():
-    response = Response(brand_stylesheet(current_app.config["PORTAL_BRAND_COLOR"]), mimetype="text/css")
-    response.headers["Cache-Control"] = "public, max-age=300"
-    return response
+    """At ``?v=<brand version>`` (the layout's link) cached for good: a new
+    colour is a new URL. Otherwise revalidated on each use, so that a saved
+    colour shows at once."""
+    current = brand()
+    response = Response(brand_stylesheet(current.color), mimetype="text/css")
+    if request.args.get("v") == current.version:
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return response
+    response.headers["Cache-Control"] = "no-cache"
+    response.set_etag(current.version)
+    return response.make_conditional(request)

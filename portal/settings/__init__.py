@@ -1,0 +1,16 @@
+"""The operator's settings that admins edit in the staff area: for now the
+brand (company name, email sender, logo, colour) at /staff/settings/brand.
+
+``services.current_brand()`` is registered as ``portal.web.theme.BRAND_PROVIDER``
+(``subscribers.py``), so the layout, the brand stylesheet, the CSP and every
+email read the saved brand without the shared base importing this package.
+Empty fields fall back to the ``PORTAL_BRAND_*`` / ``PORTAL_MAIL_FROM``
+configuration. No jobs, CLI or emails of its own; ``demo.py`` seeds an
+operator brand for ``demo seed``.
+"""
+
+from flask import Blueprint
+
+bp = Blueprint("settings", __name__, template_folder="templates", url_prefix="/staff/settings")
+
+from portal.settings import models, subscribers, views  # noqa: E402,F401

@@ -1,0 +1,119 @@
+"""The brand form. Every field may stay empty: the configuration applies then."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import Length, Optional, Regexp, StopValidation, ValidationError
+
+from portal.settings.models import EMAIL_MAX, LOGO_URL_MAX, NAME_MAX
+from portal.web.i18n import lazy_gettext as _l
+
+_HEX_COLOR = r"^#[0-9a-fA-F]{6}$"
+#: A path under /static/ as the portal serves it: no "..", no query, no spacing or quotes.
+_STATIC_PATH = re.compile(r"^/static/[A-Za-z0-9._~/-]+$")
+#: A host name or IPv6-free address, optionally with a port: nothing that could end a CSP source.
+_HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?$")
+_URL_PATH = re.compile(r"^[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$")
+
+
+class OneLine:
+    """A one-line value for email headers and titles: no line breaks, tabs or
+    other control characters (they could add headers to every email)."""
+
+    def __call__(self, form, field):
+        value = field.data or ""
+        if any(unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") for c in value):
+            raise StopValidation(_l("Use one line without line breaks or control characters."))
+
+
+class EmailAddress:
+    """One plain address (no display name), checked like the event intake does."""
+
+    def __call__(self, form, field):
+        if not field.data:
+            return
+        try:
+            field.data = validate_email(field.data, check_deliverability=False).normalized
+        except EmailNotValidError as error:
+            raise ValidationError(_l("Enter one email address, like kundenservice@example.com.")) from error
+
+
+class LogoUrl:
+    """A path under /static/ or an https:// address of an image, as PORTAL_BRAND_LOGO_URL."""
+
+    def __call__(self, form, field):
+        value = field.data or ""
+        if not value or _STATIC_PATH.match(value) and ".." not in value.split("/"):
+            return
+        parts = urlsplit(value)
+        if (
+            parts.scheme == "https"
+            and value.startswith("https://")
+            and _HOST.match(parts.netloc)
+            and _URL_PATH.match(parts.path + ("?" + parts.query if parts.query else ""))
+            and not parts.fragment
+        ):
+            return
+        raise ValidationError(_l("Enter a path under /static/ or an address starting with https://."))
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class BrandForm(FlaskForm):
+    company_name = StringField(
+        _l("Company name"),
+        filters=[_strip],
+        validators=[OneLine(), Optional(), Length(max=NAME_MAX)],
+        description=_l("Shown in the header of every page and named in survey emails, e.g. “Would you recommend …?”."),
+    )
+    sender_name = StringField(
+        _l("Sender name"),
+        filters=[_strip],
+        validators=[OneLine(), Optional(), Length(max=NAME_MAX)],
+        description=_l("The name customers see as the sender of emails."),
+    )
+    sender_email = StringField(
+        _l("Sender address"),
+        filters=[_strip],
+        validators=[OneLine(), Optional(), Length(max=EMAIL_MAX), EmailAddress()],
+        description=_l("Your mail server must be allowed to send for this address."),
+    )
+    logo_url = StringField(
+        _l("Logo"),
+        filters=[_strip],
+        validators=[OneLine(), Optional(), Length(max=LOGO_URL_MAX), LogoUrl()],
+        description=_l("A path under /static/ or an https:// address of an image."),
+    )
+    brand_color = StringField(
+        _l("Brand colour"),
+        filters=[_strip],
+        validators=[OneLine(), Optional(), Regexp(_HEX_COLOR, message=_l("Enter a colour like #0b5cad."))],
+        description=_l("Like #0b5cad. Text on it is white or black, whichever is easier to read."),
+    )
+
+    def show_fallbacks(self, configured) -> None:
+        """Add to each description what an empty field stands for (a theme.Brand from the configuration)."""
+        fallbacks = {
+            "company_name": configured.name,
+            "sender_name": _l("the company name, or %(name)s", name=configured.sender_name),
+            "sender_email": configured.sender_email,
+            "logo_url": _l("no logo") if not configured.logo_url else configured.logo_url,
+            "brand_color": configured.color,
+        }
+        for name, value in fallbacks.items():
+            field = getattr(self, name)
+            field.description = _l("%(help)s Empty: %(fallback)s.", help=field.description, fallback=value)
+
+    def values(self) -> dict[str, str]:
+        return {name: getattr(self, name).data or "" for name in ("company_name", "sender_name", "sender_email", "logo_url", "brand_color")}
+
+    def first_error(self) -> str | None:
+        return next(iter(self.errors), None)

@@ -1,0 +1,121 @@
+"""The operator's brand: what is saved, merged over the configuration.
+
+:func:`current_brand` is what the whole portal reads (through
+``portal.web.theme.brand()``): each saved field wins, an empty one falls back
+to its ``PORTAL_*`` configuration value. Within a request the brand is read
+once and kept in ``flask.g``; the worker and CLI commands read it each time
+(a long-running worker must see an admin's change).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import g, has_request_context
+from flask_babel import format_decimal
+from sqlalchemy.exc import SQLAlchemyError
+
+from portal.auth.models import StaffUser
+from portal.extensions import db
+from portal.settings.models import ON_COLOR_LABELS, SETTINGS_ID, OperatorSettings
+from portal.timeutil import utcnow
+from portal.web import theme
+from portal.web.theme import Brand, brand_from_config, one_line
+
+log = logging.getLogger(__name__)
+
+#: The fields admins edit, in the form's order.
+FIELDS = ("company_name", "sender_name", "sender_email", "logo_url", "brand_color")
+
+_CACHE_KEY = "portal_brand"
+
+
+def current_brand() -> Brand:
+    """The brand now: saved values over the configuration's."""
+    if has_request_context():
+        cached = g.get(_CACHE_KEY)
+        if cached is not None:
+            return cached
+    brand = merged_brand(_stored())
+    if has_request_context():
+        setattr(g, _CACHE_KEY, brand)
+    return brand
+
+
+def merged_brand(row: OperatorSettings | None) -> Brand:
+    """Each non-empty saved field over the configuration. A saved company name
+    also names the sender when no sender name was saved: emails then come
+    from the operator, not from the configuration's default."""
+    fallback = brand_from_config()
+    if row is None:
+        return fallback
+    name = one_line(row.company_name) or fallback.name
+    return Brand(
+        name=name,
+        sender_name=one_line(row.sender_name) or one_line(row.company_name) or fallback.sender_name,
+        sender_email=one_line(row.sender_email) or fallback.sender_email,
+        logo_url=one_line(row.logo_url) or fallback.logo_url,
+        color=row.brand_color or fallback.color,
+    )
+
+
+def stored_settings() -> OperatorSettings | None:
+    return db.session.get(OperatorSettings, SETTINGS_ID)
+
+
+def _stored() -> OperatorSettings | None:
+    """The saved row, or None. A database that cannot answer (an error page
+    while it is down, a schema not yet migrated) shows the configured brand
+    rather than failing a second time."""
+    try:
+        with db.session.no_autoflush:
+            return stored_settings()
+    except SQLAlchemyError:
+        log.warning("operator settings unavailable; using the configured brand", exc_info=True)
+        return None
+
+
+def stored_values() -> dict[str, str]:
+    """What the form shows: the saved values, empty where the configuration applies."""
+    row = stored_settings()
+    return {name: (getattr(row, name) if row is not None else "") or "" for name in FIELDS}
+
+
+def update_brand(values: dict[str, str | None], user: StaffUser | None) -> OperatorSettings:
+    """Save the brand (empty values: use the configuration). Safe to run again
+    after a lost race for the first save."""
+    row = stored_settings()
+    if row is None:
+        row = OperatorSettings(id=SETTINGS_ID)
+        db.session.add(row)
+    for name in FIELDS:
+        value = one_line(values.get(name))
+        setattr(row, name, value.lower() if name == "brand_color" else value)
+    row.updated_at = utcnow()
+    row.updated_by = user
+    db.session.flush()
+    forget_cached_brand()
+    return row
+
+
+def forget_cached_brand() -> None:
+    if has_request_context():
+        g.pop(_CACHE_KEY, None)
+
+
+def brand_page() -> dict:
+    """What the brand page shows besides its form: the brand in effect, the
+    configuration it falls back to, and who changed it last."""
+    brand = current_brand()
+    return {
+        "current": brand,
+        "configured": brand_from_config(),
+        "settings": stored_settings(),
+        "on_color_label": ON_COLOR_LABELS.get(brand.on_color, brand.on_color),
+        "contrast": format_decimal(brand.contrast, format="0.0"),
+    }
+
+
+def register() -> None:
+    theme.BRAND_PROVIDER = current_brand
+
