@@ -493,6 +493,11 @@ STAFF_PAGES: dict[str, Callable[[Visit], None]] = {
     ),
     "task-rules": staff_page("/staff/tasks/rules"),
     "task-loop-report": staff_page("/staff/reports/loop"),
+    "settings-brand": staff_page("/staff/settings/brand"),
+    "settings-brand-error": staff_action(
+        "/staff/settings/brand",
+        _fill_and_submit({"#brand-settings input[name=brand_color]": "blue"}, "#brand-settings button[type=submit]", "#brand-settings [role=alert]"),
+    ),
 }
 
 

@@ -93,3 +93,43 @@ def test_the_accounts_page_fits_a_phone(browser, live_server, staff_and_accounts
     page.get_by_label("Search").fill("Firma 07")
     expect(page.get_by_text("Accounts 1–1 of 1")).to_be_visible()
     context.close()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_the_staff_header_on_a_phone_is_one_line_with_a_menu_holding_the_rest(browser, live_server, staff_and_accounts, javascript):
+    """Issue 12.4: on a 390 px phone the header is the brand with the languages (DE/EN) on one
+    line and a menu below; the navigation, the profile and "Sign out" are in the menu,
+    which opens without JavaScript too."""
+    user, _target = staff_and_accounts
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, java_script_enabled=javascript)
+    page = context.new_page()
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.locator("main").get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name=f"Hello, {user.name}")).to_be_visible()
+
+    brand_line = page.locator(".topbar-inner").bounding_box()
+    assert brand_line["height"] <= 64, f"the header wraps: {brand_line['height']} px high"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    expect(page.get_by_role("button", name="EN")).to_be_visible()  # the languages as codes, beside the brand
+    menu = page.get_by_role("navigation", name="Main navigation")
+    expect(menu.get_by_role("link", name="Accounts")).to_be_hidden()
+    expect(page.get_by_role("button", name="Sign out")).to_be_hidden()
+
+    menu.get_by_text("Menu: Dashboard").click()
+    expect(menu.get_by_role("link", name="Accounts")).to_be_visible()
+    expect(menu.get_by_role("link", name=user.name)).to_be_visible()
+    menu.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(f"{live_server}/login")
+    context.close()
+
+
+def test_on_a_desk_the_header_keeps_the_names_and_the_menu_items_show_in_a_row(page, live_server, staff_and_accounts):
+    user, _target = staff_and_accounts
+    sign_in(page, live_server, user)
+    expect(page.get_by_role("button", name="English")).to_be_visible()
+    expect(page.locator(".account-tools").get_by_role("button", name="Sign out")).to_be_visible()
+    nav = page.get_by_role("navigation", name="Main navigation")
+    expect(nav.get_by_role("link", name="Accounts")).to_be_visible()
+    expect(nav.get_by_role("button", name="Sign out")).to_be_hidden()  # the phone's copy stays out of the way
