@@ -104,3 +104,20 @@ def test_the_please_choose_message_goes_once_a_score_is_picked(page, live_server
     expect(message).to_be_visible()
     page.get_by_role("radio", name="7", exact=True).check()
     expect(message).to_be_hidden()
+
+
+@pytest.mark.parametrize("width", [320, 390])
+def test_the_invitation_emails_score_row_fits_a_phone(browser, login_as, make_survey, width):
+    """The 0–10 links of an NPS invitation stay one row inside a phone's width (mail apps
+    show the HTML as it is: a row wider than the screen scrolls sideways)."""
+    from portal.auth.models import Role
+
+    survey = make_survey("nps")
+    html = login_as(Role.ADMIN).get(f"/staff/surveys/{survey.id}/preview/email.html?email_language=de").get_data(as_text=True)
+    context = browser.new_context(viewport={"width": width, "height": 800}, java_script_enabled=False)
+    page = context.new_page()
+    page.set_content(html)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    tops = page.locator("table[role=presentation] td a").evaluate_all("links => links.map(a => Math.round(a.getBoundingClientRect().top))")
+    assert len(tops) >= 11 and len(set(tops[:11])) == 1, "the eleven scores wrap onto several rows"
+    context.close()
