@@ -9,6 +9,8 @@ ROUTES: list = [
     ("settings.brand", "GET", "/staff/settings/brand", True, {ANON: 401, ADMIN: 200, MANAGER: 403, AM: 403, EDITOR: 403}),
     ("settings.update_brand", "POST", "/staff/settings/brand", False, {ANON: 302, ADMIN: 303, MANAGER: 403, AM: 403, EDITOR: 403}),
     ("settings.update_brand", "POST", "/staff/settings/brand", True, {ANON: 401, ADMIN: 204, MANAGER: 403, AM: 403, EDITOR: 403}),
+    # Public (customers' pages show it); without an uploaded logo there is none.
+    ("settings.logo", "GET", "/brand/logo", False, {ANON: 404, ADMIN: 404, MANAGER: 404, AM: 404, EDITOR: 404}),
 ]
 
 

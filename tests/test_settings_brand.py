@@ -226,3 +226,91 @@ def test_a_new_colour_is_never_hidden_by_a_cached_stylesheet(login_as):
     assert brand().version != old_version
     stale = admin.get(f"/brand.css?v={old_version}")  # an old link: the current colours, not cached for good
     assert "--brand: #e30613" in stale.get_data(as_text=True) and stale.headers["Cache-Control"] == "no-cache"
+
+
+# --- an uploaded logo ---------------------------------------------------------------------------
+
+#: A real 1×1 PNG.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000b49444154789c6360000200000500017a5eab3f0000000049454e44ae426082"
+)
+
+
+def upload(client, data: bytes, filename: str = "logo.png", headers=None, **values):
+    from io import BytesIO
+
+    return client.post(URL, data={"csrf_token": client.csrf, **values, "logo_file": (BytesIO(data), filename)}, headers=headers or {}, content_type="multipart/form-data")
+
+
+def test_an_uploaded_logo_shows_on_staff_and_customer_pages_and_is_cached_by_version(login_as, client, make_invitation):
+    admin = login_as("admin")
+    assert upload(admin, PNG, company_name="Rheinnetz Telekom GmbH").status_code == 303
+    html = admin.get("/staff/").get_data(as_text=True)
+    src = re.search(r'<img src="(/brand/logo\?v=[0-9a-f]{16})" alt="" class="brand-logo">', html).group(1)
+
+    _invitation, token = make_invitation()
+    survey = client.get(f"/s/{token}")  # a customer, not signed in
+    assert src in survey.get_data(as_text=True)
+    assert "img-src 'self' data:;" in survey.headers["Content-Security-Policy"]  # our own origin: nothing to add
+
+    logo = client.get(src)
+    assert logo.status_code == 200 and logo.data == PNG and logo.mimetype == "image/png"
+    assert "immutable" in logo.headers["Cache-Control"] and logo.headers["X-Content-Type-Options"] == "nosniff"
+    plain = client.get("/brand/logo")
+    assert plain.headers["Cache-Control"] == "no-cache"
+    assert client.get("/brand/logo", headers={"If-None-Match": plain.headers["ETag"]}).status_code == 304
+
+
+def test_the_uploaded_logo_wins_over_the_address_and_can_be_removed(login_as, client):
+    admin = login_as("admin")
+    upload(admin, PNG, logo_url="https://cdn.rheinnetz.example/logo.png")
+    page = admin.get(URL).get_data(as_text=True)
+    assert '<img src="/brand/logo?v=' in page and "Remove the uploaded logo" in page
+    assert '<img src="https://cdn.rheinnetz.example/logo.png"' not in admin.get("/staff/").get_data(as_text=True)
+
+    save(admin, logo_url="https://cdn.rheinnetz.example/logo.png", remove_logo="y")
+    assert '<img src="https://cdn.rheinnetz.example/logo.png"' in admin.get("/staff/").get_data(as_text=True)
+    assert client.get("/brand/logo").status_code == 404
+
+    save(admin, company_name="Rheinnetz Telekom GmbH")  # a save without a file keeps nothing it did not have
+    assert "/brand/logo" not in admin.get("/staff/").get_data(as_text=True)
+
+
+def test_a_save_without_a_new_file_keeps_the_uploaded_logo(login_as, client):
+    admin = login_as("admin")
+    upload(admin, PNG)
+    save(admin, company_name="Nordnetz AG")
+    assert client.get("/brand/logo").data == PNG
+
+
+@pytest.mark.parametrize(
+    ("data", "filename"),
+    [
+        (b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "logo.svg"),
+        (b"<html><script>alert(1)</script></html>", "logo.png"),  # the name says PNG, the bytes do not
+        (PNG[:8] + b"\0" * (200 * 1024), "big.png"),  # over 200 kB
+    ],
+    ids=["svg", "html-named-png", "too-large"],
+)
+def test_an_upload_that_is_no_small_image_is_refused_and_nothing_is_saved(login_as, client, data, filename):
+    admin = login_as("admin")
+    response = upload(admin, data, filename, company_name="Rheinnetz Telekom GmbH")
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert re.search(r'<input[^>]*aria-invalid="true"[^>]*id="logo_file"', html), html
+    assert client.get("/brand/logo").status_code == 404
+    assert "Rheinnetz Telekom GmbH" not in admin.get("/staff/").get_data(as_text=True)
+
+
+def test_an_upload_over_htmx_saves_and_reloads(login_as, client):
+    admin = login_as("admin")
+    response = upload(admin, PNG, headers=HTMX)
+    assert response.status_code == 204 and response.headers["HX-Refresh"] == "true"
+    assert client.get("/brand/logo").data == PNG
+
+
+@pytest.mark.parametrize("role", ["manager", "account_manager", "editor"])
+def test_only_admins_upload_a_logo(login_as, client, role):
+    assert upload(login_as(role), PNG).status_code == 403
+    assert client.get("/brand/logo").status_code == 404

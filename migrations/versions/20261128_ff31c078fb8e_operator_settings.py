@@ -1,7 +1,8 @@
 """operator settings
 
 One row (id 1) of what admins set for the whole portal in the staff area:
-the brand's company name, email sender name and address, logo and colour.
+the brand's company name, email sender name and address, logo (an address,
+or an uploaded image kept in the row) and colour.
 Empty text means "use the PORTAL_* configuration"; the row is created on the
 first save, so an upgraded portal looks as before until an admin changes it.
 
@@ -29,6 +30,9 @@ def upgrade():
     sa.Column('sender_email', sa.String(length=254), server_default='', nullable=False),
     sa.Column('logo_url', sa.String(length=500), server_default='', nullable=False),
     sa.Column('brand_color', sa.String(length=7), server_default='', nullable=False),
+    sa.Column('logo_image', sa.LargeBinary(), nullable=True),
+    sa.Column('logo_type', sa.String(length=32), server_default='', nullable=False),
+    sa.Column('logo_digest', sa.String(length=16), server_default='', nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=True),
     sa.Column('updated_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['updated_by_id'], ['staff_users.id'], name=op.f('fk_operator_settings_updated_by_id_staff_users'), ondelete='SET NULL'),

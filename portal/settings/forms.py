@@ -8,10 +8,13 @@ from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from flask_wtf.file import FileField
+from werkzeug.datastructures import FileStorage
+from wtforms import BooleanField, StringField
 from wtforms.validators import Length, Optional, Regexp, StopValidation, ValidationError
 
-from portal.settings.models import EMAIL_MAX, LOGO_URL_MAX, NAME_MAX
+from portal.settings.models import EMAIL_MAX, LOGO_MAX_BYTES, LOGO_URL_MAX, NAME_MAX
+from portal.settings.services import image_type
 from portal.web.i18n import lazy_gettext as _l
 
 _HEX_COLOR = r"^#[0-9a-fA-F]{6}$"
@@ -63,6 +66,23 @@ class LogoUrl:
         raise ValidationError(_l("Enter a path under /static/ or an address starting with https://."))
 
 
+class LogoImage:
+    """An uploaded logo: a PNG, JPEG, WebP or GIF (by its bytes, not its name) of at
+    most LOGO_MAX_BYTES. Keeps the bytes on the field as ``image``."""
+
+    def __call__(self, form, field):
+        field.image = None
+        upload = field.data
+        if not isinstance(upload, FileStorage) or not upload.filename:
+            return
+        data = upload.stream.read(LOGO_MAX_BYTES + 1)
+        if len(data) > LOGO_MAX_BYTES:
+            raise ValidationError(_l("The image is larger than %(size)d kB; please make it smaller.", size=LOGO_MAX_BYTES // 1024))
+        if image_type(data) is None:
+            raise ValidationError(_l("Upload a PNG, JPEG, WebP or GIF image (SVG is not accepted)."))
+        field.image = data
+
+
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
@@ -92,6 +112,12 @@ class BrandForm(FlaskForm):
         validators=[OneLine(), Optional(), Length(max=LOGO_URL_MAX), LogoUrl()],
         description=_l("A path under /static/ or an https:// address of an image."),
     )
+    logo_file = FileField(
+        _l("Upload a logo"),
+        validators=[LogoImage()],
+        description=_l("PNG, JPEG, WebP or GIF, at most 200 kB, about 32 px high in the header. Shown instead of the logo address."),
+    )
+    remove_logo = BooleanField(_l("Remove the uploaded logo"))
     brand_color = StringField(
         _l("Brand colour"),
         filters=[_strip],
@@ -111,6 +137,9 @@ class BrandForm(FlaskForm):
         for name, value in fallbacks.items():
             field = getattr(self, name)
             field.description = _l("%(help)s Empty: %(fallback)s.", help=field.description, fallback=value)
+
+    def uploaded_logo(self) -> bytes | None:
+        return getattr(self.logo_file, "image", None)
 
     def values(self) -> dict[str, str]:
         return {name: getattr(self, name).data or "" for name in ("company_name", "sender_name", "sender_email", "logo_url", "brand_color")}

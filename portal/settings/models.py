@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.auth.models import StaffUser
@@ -17,6 +17,8 @@ SETTINGS_ID = 1
 NAME_MAX = 120
 EMAIL_MAX = 254
 LOGO_URL_MAX = 500
+#: An uploaded logo: at most this many bytes (a header logo is a few kB).
+LOGO_MAX_BYTES = 200 * 1024
 
 #: The text colours portal.web.theme.on_brand_color() chooses from, as the brand page names them.
 ON_COLOR_LABELS = {"#ffffff": _l("white"), "#111111": _l("near-black"), "#000000": _l("black")}
@@ -35,6 +37,12 @@ class OperatorSettings(db.Model):
     logo_url: Mapped[str] = mapped_column(String(LOGO_URL_MAX), default="", server_default="")
     #: ``#rrggbb`` in lower case, or empty.
     brand_color: Mapped[str] = mapped_column(String(7), default="", server_default="")
+    #: An uploaded logo (PNG, JPEG, WebP or GIF), served at /brand/logo. Deferred: every
+    #: page reads this row for the brand, only the logo route needs the bytes.
+    logo_image: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    logo_type: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    #: Names the image's version in its URL (browsers keep it for good); empty: no upload.
+    logo_digest: Mapped[str] = mapped_column(String(16), default="", server_default="")
     updated_at: Mapped[datetime | None]
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
 

@@ -9,10 +9,12 @@ once and kept in ``flask.g``; the worker and CLI commands read it each time
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
-from flask import g, has_request_context
+from flask import g, has_request_context, url_for
 from flask_babel import format_decimal
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.auth.models import StaffUser
@@ -54,9 +56,53 @@ def merged_brand(row: OperatorSettings | None) -> Brand:
         name=name,
         sender_name=one_line(row.sender_name) or one_line(row.company_name) or fallback.sender_name,
         sender_email=one_line(row.sender_email) or fallback.sender_email,
-        logo_url=one_line(row.logo_url) or fallback.logo_url,
+        logo_url=_uploaded_logo_url(row.logo_digest) or one_line(row.logo_url) or fallback.logo_url,
         color=row.brand_color or fallback.color,
     )
+
+
+def _uploaded_logo_url(digest: str) -> str:
+    """The uploaded logo's URL, its version in it. Only pages show the logo (emails
+    carry the name), so outside a request there is none to build."""
+    if not digest or not has_request_context():
+        return ""
+    return url_for("settings.logo", v=digest)
+
+
+def image_type(data: bytes) -> str | None:
+    """The image format a logo may have, by its first bytes: what the browser is
+    told is what the bytes are, never what the upload claimed. No SVG: it can
+    carry scripts."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    return None
+
+
+def set_logo(row: OperatorSettings, data: bytes) -> None:
+    """Keep an uploaded logo (checked by the form: a known image type, small enough)."""
+    row.logo_image = data
+    row.logo_type = image_type(data) or "application/octet-stream"
+    row.logo_digest = hashlib.sha256(data).hexdigest()[:16]
+
+
+def drop_logo(row: OperatorSettings) -> None:
+    row.logo_image, row.logo_type, row.logo_digest = None, "", ""
+
+
+def uploaded_logo() -> tuple[bytes, str, str] | None:
+    """The uploaded logo's bytes, type and digest, or None."""
+    found = db.session.execute(
+        select(OperatorSettings.logo_image, OperatorSettings.logo_type, OperatorSettings.logo_digest).where(
+            OperatorSettings.id == SETTINGS_ID, OperatorSettings.logo_digest != ""
+        )
+    ).first()
+    return (found.logo_image, found.logo_type, found.logo_digest) if found and found.logo_image else None
 
 
 def stored_settings() -> OperatorSettings | None:
@@ -81,9 +127,10 @@ def stored_values() -> dict[str, str]:
     return {name: (getattr(row, name) if row is not None else "") or "" for name in FIELDS}
 
 
-def update_brand(values: dict[str, str | None], user: StaffUser | None) -> OperatorSettings:
-    """Save the brand (empty values: use the configuration). Safe to run again
-    after a lost race for the first save."""
+def update_brand(values: dict[str, str | None], user: StaffUser | None, *, logo: bytes | None = None, remove_logo: bool = False) -> OperatorSettings:
+    """Save the brand (empty values: use the configuration). ``logo``: a new
+    uploaded image; ``remove_logo``: drop the uploaded one (a new upload wins).
+    Safe to run again after a lost race for the first save."""
     row = stored_settings()
     if row is None:
         row = OperatorSettings(id=SETTINGS_ID)
@@ -91,6 +138,10 @@ def update_brand(values: dict[str, str | None], user: StaffUser | None) -> Opera
     for name in FIELDS:
         value = one_line(values.get(name))
         setattr(row, name, value.lower() if name == "brand_color" else value)
+    if logo:
+        set_logo(row, logo)
+    elif remove_logo:
+        drop_logo(row)
     row.updated_at = utcnow()
     row.updated_by = user
     db.session.flush()

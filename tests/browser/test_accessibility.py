@@ -430,6 +430,15 @@ def _fill_and_submit(fields: dict[str, str], selector: str, expected: str) -> Ca
     return act
 
 
+def _upload_a_logo(page: Page) -> None:
+    """The brand page after a logo was uploaded: the logo in the header, its sample and the remove box."""
+    from tests.test_settings_brand import PNG
+
+    page.locator("input[name=logo_file]").set_input_files(files=[{"name": "logo.png", "mimeType": "image/png", "buffer": PNG}])
+    page.locator("#brand-settings button[type=submit]").click()
+    expect(page.locator("input[name=remove_logo]")).to_be_visible()
+
+
 def _resolve_without_outcome(page: Page) -> None:
     page.locator("select[name=status]").select_option("resolved")
     _submit("form[action$='/status'] button[type=submit]", "#task-panel [role=alert]")(page)
@@ -494,6 +503,7 @@ STAFF_PAGES: dict[str, Callable[[Visit], None]] = {
     "task-rules": staff_page("/staff/tasks/rules"),
     "task-loop-report": staff_page("/staff/reports/loop"),
     "settings-brand": staff_page("/staff/settings/brand"),
+    "settings-brand-logo-uploaded": staff_action("/staff/settings/brand", _upload_a_logo),
     "settings-brand-error": staff_action(
         "/staff/settings/brand",
         _fill_and_submit({"#brand-settings input[name=brand_color]": "blue"}, "#brand-settings button[type=submit]", "#brand-settings [role=alert]"),
