@@ -314,3 +314,15 @@ def test_an_upload_over_htmx_saves_and_reloads(login_as, client):
 def test_only_admins_upload_a_logo(login_as, client, role):
     assert upload(login_as(role), PNG).status_code == 403
     assert client.get("/brand/logo").status_code == 404
+
+
+def test_the_page_says_who_changed_the_brand_and_only_when_someone_did(db, login_as):
+    from portal.settings.demo import seed_brand
+
+    seed_brand()
+    db.session.commit()
+    admin = login_as("admin", name="Alexandra Admin")
+    html = admin.get(URL).get_data(as_text=True)
+    assert "Last changed " in html and " by " not in html.split("Last changed ", 1)[1].split("</p>", 1)[0]
+    save(admin, company_name="Nordnetz AG")
+    assert "by Alexandra Admin." in admin.get(URL).get_data(as_text=True)
