@@ -270,12 +270,17 @@ def compare(actual: dict, expected: dict, metric: str) -> None:
     assert trim(actual["total"]) == trim(expected["total"])
 
 
-@pytest.fixture
-def history(app, db):
-    data = seed_history(random.Random(11))
+def counted_history(seed: int, answers: int = 400) -> dict:
+    """:func:`seed_history` with its figure cells counted, as the reports read them."""
+    data = seed_history(random.Random(seed), answers=answers)
     with unit_of_work():
         rollup.rebuild()
     return data
+
+
+@pytest.fixture
+def history(app, db):
+    return counted_history(11)
 
 
 query_strategy = st.fixed_dictionaries(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import random
 from datetime import datetime, timedelta
 
 import pytest
@@ -15,13 +14,12 @@ from sqlalchemy import select
 
 from portal.auth.models import Role
 from portal.extensions import db as _db
-from portal.reports import exports, rollup
+from portal.reports import exports
 from portal.reports import services as reports
 from portal.reports.models import ExportLog
 from portal.reports.query import ReportQuery
 from portal.surveys.models import Response
-from portal.web.transaction import unit_of_work
-from tests.test_reports_engine import TODAY, seed_history
+from tests.test_reports_engine import TODAY, counted_history
 
 START = TODAY - timedelta(days=180)
 PERIOD = f"from={START.isoformat()}&to={TODAY.isoformat()}"
@@ -29,10 +27,7 @@ PERIOD = f"from={START.isoformat()}&to={TODAY.isoformat()}"
 
 @pytest.fixture
 def history(app, db):
-    data = seed_history(random.Random(11), answers=300)
-    with unit_of_work():
-        rollup.rebuild()
-    return data
+    return counted_history(11, answers=300)
 
 
 def table(response, delimiter: str = ",") -> list[list[str]]:

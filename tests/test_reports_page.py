@@ -4,7 +4,6 @@ manager, and as a spreadsheet opens the files."""
 
 from __future__ import annotations
 
-import random
 import re
 from datetime import datetime, timedelta
 from html import unescape
@@ -14,14 +13,13 @@ from sqlalchemy import select
 
 from portal.auth.models import Role
 from portal.extensions import db as _db
-from portal.reports import rollup
 from portal.reports import services as reports
 from portal.reports.query import ReportQuery
 from portal.signals import message_sent
 from portal.surveys.models import Response
 from portal.timeutil import utcnow
 from portal.web.transaction import unit_of_work
-from tests.test_reports_engine import TODAY, seed_history
+from tests.test_reports_engine import TODAY, counted_history
 
 HTMX = {"HX-Request": "true"}
 START = TODAY - timedelta(days=180)
@@ -48,10 +46,7 @@ def raw_answers(history, start, end, region: str | None = None) -> int:
 
 @pytest.fixture
 def history(app, db):
-    data = seed_history(random.Random(7), answers=300)
-    with unit_of_work():
-        rollup.rebuild()
-    return data
+    return counted_history(7, answers=300)
 
 
 def test_the_report_shows_charts_tables_and_segments(history, login_as):
