@@ -8,7 +8,13 @@ FLASK  := $(BIN)/flask --app portal
 HTMX   := portal/web/static/vendor/htmx.min.js
 MO     := portal/translations/de/LC_MESSAGES/messages.mo portal/translations/en/LC_MESSAGES/messages.mo
 
-.PHONY: setup run test bench check-python translations extract clean
+# Tests run in parallel, one pytest-xdist worker per core; TEST_WORKERS=0 runs
+# them in one process. PYTEST_ARGS narrows the run: a file, a package's tests,
+# a marker expression (`make test-quick` leaves out the browser tests).
+TEST_WORKERS ?= auto
+PYTEST_ARGS  ?=
+
+.PHONY: setup run test test-quick bench check-python translations extract clean
 
 setup: check-python $(VENV)/.installed $(HTMX) $(MO)
 
@@ -47,7 +53,10 @@ run: setup
 	$(BIN)/python -m portal.devserver
 
 test: setup
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+test-quick: setup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not browser" $(PYTEST_ARGS)
 
 bench: setup
 	@for b in $(filter-out bench/common.py,$(wildcard bench/*.py)); do echo "== $$b"; $(BIN)/python $$b || exit 1; done

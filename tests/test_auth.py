@@ -2,11 +2,12 @@
 
 import re
 
+import argon2
 import pytest
 
 from portal.auth import services
 from portal.auth.models import Role, StaffUser
-from tests.conftest import PASSWORD, csrf_token, login
+from tests.conftest import PASSWORD, PRODUCTION_PASSWORD_HASHER, csrf_token, login
 
 
 def _error_text(response) -> str:
@@ -176,6 +177,14 @@ def test_passwords_are_stored_as_argon2id(make_staff):
     user = make_staff()
     assert user.password_hash.startswith("$argon2id$")
     assert PASSWORD not in user.password_hash
+
+
+def test_production_hashes_passwords_at_the_recommended_cost():
+    """Tests hash cheaply (tests/conftest.py); the portal itself never does."""
+    recommended = argon2.profiles.RFC_9106_LOW_MEMORY
+    hasher = PRODUCTION_PASSWORD_HASHER
+    assert hasher.type is argon2.Type.ID
+    assert hasher.time_cost >= recommended.time_cost and hasher.memory_cost >= recommended.memory_cost
 
 
 def test_users_create_cli_prompts_for_the_password(runner, db):

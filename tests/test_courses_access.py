@@ -17,7 +17,6 @@ from portal.mail.models import OutboxMessage
 from portal.timeutil import utcnow
 from portal.web.transaction import run_in_transaction
 from tests.conftest import csrf_token
-from tests.course_content import write_test_courses
 
 NONE, OTHER, LEARNER, REVOKED, EXPIRED = "no cookie", "other account", "learner", "revoked link", "expired link"
 WHO = [NONE, OTHER, LEARNER, REVOKED, EXPIRED]
@@ -44,8 +43,8 @@ PUBLIC = {"courses.access", "courses.sign_in", "courses.sign_out", "courses.sign
 
 
 @pytest.fixture
-def app_config(app_config, tmp_path):
-    return {**app_config, "PORTAL_CONTENT_DIR": str(write_test_courses(tmp_path / "content"))}
+def app_config(app_config, test_courses_dir):
+    return {**app_config, "PORTAL_CONTENT_DIR": str(test_courses_dir)}
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from portal.surveys.models import Answer, Invitation, Response
 from portal.tokens import new_token
 from portal.web.inputs import MAX_INT, parse_int
 from tests.conftest import PASSWORD, csrf_token, ticket_closed_event
-from tests.course_content import write_test_courses
 
 HTMX = {"HX-Request": "true"}
 GERMAN = {"Accept-Language": "de"}
@@ -27,8 +26,8 @@ QUIZ = "/learn/courses/net-basics/lessons/quiz"
 
 
 @pytest.fixture
-def app_config(app_config, tmp_path):
-    return {**app_config, "PORTAL_CONTENT_DIR": str(write_test_courses(tmp_path / "content"))}
+def app_config(app_config, test_courses_dir):
+    return {**app_config, "PORTAL_CONTENT_DIR": str(test_courses_dir)}
 
 
 def count(db, model) -> int:

@@ -120,6 +120,7 @@ def _start_worker(database_url: str, smtp_url: str, log: Path) -> subprocess.Pop
         )
 
 
+@pytest.mark.exclusive
 def test_a_killed_worker_repeats_at_most_the_message_in_flight_and_its_claim_is_taken_over(db, database_url, counting_server, tmp_path):
     server, smtp_url = counting_server(hold_at=125)
     for n in range(1000):

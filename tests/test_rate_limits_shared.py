@@ -19,10 +19,11 @@ from pathlib import Path
 import pytest
 
 from portal.serving import rate_limit_warning
-from tests.conftest import free_port
+from tests.conftest import WORKER_NUMBER, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+# Each test worker counts in its own Redis database (1, 2...; 0 is left to whoever else uses this Redis).
+REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{1 + WORKER_NUMBER % 15}")
 
 
 def _redis():
@@ -89,6 +90,7 @@ def _worker_pids(master: subprocess.Popen) -> set[int]:
     return {int(pid) for pid in children.read_text().split()} if children.exists() else set()
 
 
+@pytest.mark.exclusive
 def test_guessing_limit_holds_across_two_worker_processes_with_redis(database_url, tmp_path):
     client = _redis()
     for key in client.scan_iter("*secret-link-misses*"):
@@ -111,6 +113,7 @@ def test_guessing_limit_holds_across_two_worker_processes_with_redis(database_ur
     assert "RATE LIMITS ARE NOT SHARED" not in log.read_text()
 
 
+@pytest.mark.exclusive
 def test_production_with_memory_storage_and_two_workers_warns_at_start(database_url, tmp_path):
     process, _port, log = _gunicorn(database_url, tmp_path, PORTAL_ENV="production", PORTAL_RATELIMIT_STORAGE_URL="memory://")
     _stop(process)

@@ -8,14 +8,13 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from portal.courses.models import LessonCompletion, QuizAttempt
-from tests.course_content import write_test_courses
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def app_config(app_config, tmp_path):
-    return {**app_config, "PORTAL_CONTENT_DIR": str(write_test_courses(tmp_path / "content"))}
+def app_config(app_config, test_courses_dir):
+    return {**app_config, "PORTAL_CONTENT_DIR": str(test_courses_dir)}
 
 
 @pytest.fixture
