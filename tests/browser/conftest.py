@@ -2,6 +2,13 @@
 
 Without a Chromium they skip with a loud reason; with PORTAL_REQUIRE_BROWSER=1
 (set by CI) a missing browser is a failure.
+
+The flows users click through run in Debian's ``chromium`` (PORTAL_CHROMIUM
+to use another). The accessibility audit, some two hundred page loads, runs
+in Debian's ``chromium-headless-shell`` where it is installed: the same
+Chromium release and Blink engine built as a headless shell, the build
+Playwright itself uses for headless runs, at about half the CPU per page
+(PORTAL_AUDIT_CHROMIUM to use another; without it the audit uses ``chromium``).
 """
 
 from __future__ import annotations
@@ -42,6 +49,25 @@ def chromium_path() -> str:
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args, chromium_path):
     return {**browser_type_launch_args, "executable_path": chromium_path, "args": CHROMIUM_FLAGS, "headless": True}
+
+
+def find_headless_shell() -> str | None:
+    for candidate in (os.environ.get("PORTAL_AUDIT_CHROMIUM"), "/usr/bin/chromium-headless-shell", shutil.which("chromium-headless-shell")):
+        if candidate and os.path.exists(candidate):
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def audit_browser(request, browser_type, browser_type_launch_args):
+    """The browser for the accessibility audit: the headless shell, else the same as ``browser``."""
+    shell = find_headless_shell()
+    if shell is None:
+        yield request.getfixturevalue("browser")
+        return
+    audit = browser_type.launch(**{**browser_type_launch_args, "executable_path": shell})
+    yield audit
+    audit.close()
 
 
 @pytest.fixture

@@ -11,7 +11,11 @@ a context that bypasses the CSP; the other browser tests check the CSP itself.
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import sqlite3
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,10 +23,11 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from portal.auth.models import Role
-from tests.conftest import PASSWORD, csrf_token
-from tests.course_content import write_test_courses
+from portal.web.theme import INK_BACKGROUND, brand_stylesheet, contrast_ratio
+from tests.conftest import csrf_token, login
 
-pytestmark = [pytest.mark.browser, pytest.mark.accessibility]
+# The audits drive Chromium (marked browser and accessibility); the computed brand-colour
+# checks do not.
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 AXE = REPOSITORY / "node_modules" / "axe-core" / "axe.min.js"
@@ -51,8 +56,8 @@ def brand_color() -> str | None:
 
 
 @pytest.fixture
-def app_config(app_config, tmp_path, brand_color):
-    config = {**app_config, "PORTAL_CONTENT_DIR": str(write_test_courses(tmp_path / "content"))}
+def app_config(app_config, test_courses_dir, brand_color):
+    config = {**app_config, "PORTAL_CONTENT_DIR": str(test_courses_dir)}
     if brand_color:
         config["PORTAL_BRAND_COLOR"] = brand_color
     return config
@@ -325,7 +330,7 @@ class StaffWorld:
     message: object
 
 
-def _staff_world(visit: Visit) -> StaffWorld:
+def _build_staff_world(visit: Visit) -> StaffWorld:
     """Enough data that every staff page shows its tables, lists and figures."""
     from datetime import date, timedelta
 
@@ -350,14 +355,69 @@ def _staff_world(visit: Visit) -> StaffWorld:
     return StaffWorld(account=account, survey=survey, learner=learner, message=message)
 
 
+
+#: The staff world as the first staff page of this worker built it: a copy of its SQLite
+#: database and the ids in it (PostgreSQL builds the world for each page).
+_STAFF_WORLD_SNAPSHOT: dict = {}
+
+
+def _staff_world(visit: Visit) -> StaffWorld:
+    """The staff world in this test's own database.
+
+    Building it takes about a second of requests and commits, the same for every
+    staff page; on SQLite the first page of a worker builds it and keeps a copy of
+    the database, and each later page starts from that copy instead of from the
+    empty one (before any request: the test has no connection open yet).
+    """
+    from portal.courses.models import Learner
+    from portal.customers.models import Account
+    from portal.mail.models import OutboxMessage
+    from portal.surveys.models import Survey
+
+    db = visit.fixture("db")
+    engine_url = db.engine.url
+    if engine_url.get_backend_name() != "sqlite":
+        return _build_staff_world(visit)
+    database = Path(engine_url.database)
+    snapshot = _STAFF_WORLD_SNAPSHOT.get("path")
+    if snapshot is None:
+        world = _build_staff_world(visit)
+        db.session.commit()
+        snapshot = database.with_name("staff-world.db")
+        with closing(sqlite3.connect(database)) as source, closing(sqlite3.connect(snapshot)) as copy:
+            source.backup(copy)  # consistent whatever the WAL holds
+        _STAFF_WORLD_SNAPSHOT.update(
+            path=snapshot, account=world.account.id, survey=world.survey.id, learner=world.learner.id, message=world.message.id
+        )
+        return world
+    db.session.remove()
+    db.engine.dispose()
+    for leftover in (Path(f"{database}-wal"), Path(f"{database}-shm")):
+        leftover.unlink(missing_ok=True)
+    shutil.copyfile(snapshot, database)
+    ids = _STAFF_WORLD_SNAPSHOT
+    return StaffWorld(
+        account=db.session.get(Account, ids["account"]),
+        survey=db.session.get(Survey, ids["survey"]),
+        learner=db.session.get(Learner, ids["learner"]),
+        message=db.session.get(OutboxMessage, ids["message"]),
+    )
+
+
 def sign_in(visit: Visit, role: str = Role.ADMIN) -> None:
+    """The browser carries the session of a new staff member of ``role``.
+
+    The sign-in is made over HTTP by a test client and its session cookie
+    handed to the browser: the audit is of the page after it, and the sign-in
+    page itself is audited as "login" and "login-failed" (test_staff_shell
+    signs in through the browser's form).
+    """
     user = visit.fixture("make_staff")(role, name="Ada Admin")
-    page = visit.page
-    page.goto(f"{visit.base}/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".staff-nav")).to_be_visible()  # signed in: each role lands on its own first page
+    client = visit.client()
+    response = login(client, user)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    cookie = client.get_cookie(visit.fixture("app").config["SESSION_COOKIE_NAME"])
+    visit.page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": visit.base}])
 
 
 def staff_page(path: Callable[[StaffWorld], str] | str, role: str = Role.ADMIN, status: int = 200) -> Callable[[Visit], None]:
@@ -530,10 +590,12 @@ PAGES = (
 )
 
 
+@pytest.mark.browser
+@pytest.mark.accessibility
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
 @pytest.mark.parametrize(("scenario", "lang"), PAGES)
-def test_page_meets_wcag_aa(scenario, lang, viewport, browser, live_server, axe_script, request):
-    context = browser.new_context(bypass_csp=True, locale=BROWSER_LOCALES[lang], **VIEWPORTS[viewport])
+def test_page_meets_wcag_aa(scenario, lang, viewport, audit_browser, live_server, axe_script, request):
+    context = audit_browser.new_context(bypass_csp=True, locale=BROWSER_LOCALES[lang], **VIEWPORTS[viewport])
     try:
         page = context.new_page()
         visit = Visit(page=page, base=live_server, lang=lang, request=request)
@@ -545,34 +607,113 @@ def test_page_meets_wcag_aa(scenario, lang, viewport, browser, live_server, axe_
         context.close()
 
 
+# --- brand colours ------------------------------------------------------------------------
+#
+# The operator picks any colour; /brand.css derives the text on it, the darker shade and the
+# link ink from it (portal/web/theme.py). Whether every colour stays readable is a matter of
+# arithmetic, so it is computed for every colour of the 12-bit cube and a named set below,
+# for each pair of colours that portal.css puts one on the other. A representative set of
+# pages is then rendered in the named colours and audited in the browser, which checks that
+# the stylesheet uses the colours the way the computed pairs assume.
+
+#: Colours that once broke a rule or sit where rules are tight: light, mid-tone, saturated.
+NAMED_BRAND_COLORS = [
+    "#ffcc00",  # light: dark text on it, links must be darkened a lot
+    "#797979",  # mid-tone: neither white nor near-black text reaches 4.5:1
+    "#00a86b",  # dark text on it, and on its darker navigation shade
+    "#2a9df4",
+    "#e30613",
+]
+#: More colours, each its own case so a failure names it: the portal's default, black and
+#: white, greys around the mid-tone, pure and mixed primaries, common telecom brand hues.
+BRAND_COLOR_CASES = NAMED_BRAND_COLORS + [
+    "#0b5cad", "#000000", "#ffffff", "#111111", "#eeeeee", "#777777", "#767676", "#808080",
+    "#5a5a5a", "#a0a0a0", "#ff0000", "#00ff00", "#0000ff", "#ffff00", "#00ffff", "#ff00ff",
+    "#e20074", "#ff7900", "#6a1b9a", "#1b5e20", "#004b87", "#c8102e", "#ffd100", "#00b5e2",
+    "#8dc63f", "#f58220", "#003366", "#7fffd4", "#f5f5dc", "#2e2e2e",
+]
+#: Where portal.css puts brand-coloured text on another colour: (text, background, minimum
+#: contrast), 4.5:1 for text (WCAG 1.4.3). Focus outlines and chart marks use the same inks
+#: on the same backgrounds and need only 3:1 (1.4.11). Page backgrounds are white cards, the
+#: page (--page) and the info tint (INK_BACKGROUND), the darkest of them.
+LIGHT_BACKGROUNDS = ("#ffffff", "#f4f6f8", INK_BACKGROUND)
+BRAND_PAIRS = (
+    [("--on-brand", "--brand", 4.5), ("--on-brand", "--brand-strong", 4.5), ("--brand-strong", "--on-brand", 4.5)]
+    + [("--brand-ink", background, 4.5) for background in LIGHT_BACKGROUNDS]
+    + [("--brand-ink-strong", background, 4.5) for background in LIGHT_BACKGROUNDS]
+)
+
+
+def brand_variables(color: str) -> dict[str, str]:
+    return dict(re.findall(r"(--[\w-]+): (#[0-9a-f]{6});", brand_stylesheet(color)))
+
+
+def unreadable_pairs(color: str) -> list[str]:
+    values = brand_variables(color)
+    problems = []
+    for foreground, background, minimum in BRAND_PAIRS:
+        ratio = contrast_ratio(values.get(foreground, foreground), values.get(background, background))
+        if ratio < minimum:
+            problems.append(f"{foreground} on {background}: {ratio:.2f} < {minimum}")
+    return problems
+
+
+@pytest.mark.parametrize("color", BRAND_COLOR_CASES)
+def test_brand_colour_pairs_meet_wcag_aa(color):
+    assert unreadable_pairs(color) == [], color
+
+
+def test_every_colour_of_the_12_bit_cube_meets_wcag_aa():
+    colors = [f"#{r}{r}{g}{g}{b}{b}" for r in "0123456789abcdef" for g in "0123456789abcdef" for b in "0123456789abcdef"]
+    failing = {color: problems for color in colors if (problems := unreadable_pairs(color))}
+    assert failing == {}
+
+
+def test_the_computed_pairs_are_the_ones_portal_css_uses():
+    """Every rule that colours text with a brand variable has its background among the computed
+    pairs: a new use of the brand colours in portal.css cannot go unchecked."""
+    css = (REPOSITORY / "portal" / "web" / "static" / "css" / "portal.css").read_text()
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    checked = {(foreground, background) for foreground, background, _minimum in BRAND_PAIRS}
+    unchecked = []
+    for selector, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
+        text = re.search(r"(?:^|;)\s*color:\s*var\((--(?:brand|on-brand)[\w-]*)", body)
+        if not text:
+            continue
+        background = re.search(r"background(?:-color)?:\s*(?:var\((--[\w-]+)|(#[0-9a-f]{6}))", body)
+        backgrounds = [background.group(1) or background.group(2)] if background else list(LIGHT_BACKGROUNDS)
+        if text.group(1) == "--on-brand" and not background:
+            backgrounds = ["--brand", "--brand-strong"]  # on-brand text sits in the top bar or the staff navigation
+        unchecked += [f"{selector.strip()}: {text.group(1)} on {b}" for b in backgrounds if (text.group(1), b) not in checked]
+    assert unchecked == []
+
+
 # Pages that show every use of the brand colours from /brand.css: the top bar and its
 # links, the staff navigation, primary buttons, a chosen answer, links on the page
-# background and in notes. Colours do not depend on the viewport.
+# background and in notes. Colours do not depend on the viewport. Each named colour is
+# rendered on two of them, and each of them in at least one colour.
 BRAND_PAGES = [
-    pytest.param(CUSTOMER_PAGES["survey-nps-preselected"], "de", id="survey-nps-preselected-de"),
-    pytest.param(CUSTOMER_PAGES["survey-validation-error"], "en", id="survey-validation-error-en"),
-    pytest.param(LEARNER_PAGES["learner-lesson-done"], "en", id="learner-lesson-done-en"),
-    pytest.param(LEARNER_PAGES["learner-quiz-result-htmx"], "en", id="learner-quiz-result-htmx-en"),
-    pytest.param(STAFF_PAGES["login-failed"], "en", id="login-failed"),
-    pytest.param(STAFF_PAGES["dashboard"], "en", id="dashboard"),
-    pytest.param(STAFF_PAGES["survey-editor-saved"], "en", id="survey-editor-saved"),
-    pytest.param(STAFF_PAGES["courses-account-new-link"], "en", id="courses-account-new-link"),
+    ("survey-nps-preselected-de", CUSTOMER_PAGES["survey-nps-preselected"], "de"),
+    ("dashboard", STAFF_PAGES["dashboard"], "en"),
+    ("survey-validation-error-en", CUSTOMER_PAGES["survey-validation-error"], "en"),
+    ("survey-editor-saved", STAFF_PAGES["survey-editor-saved"], "en"),
+    ("learner-lesson-done-en", LEARNER_PAGES["learner-lesson-done"], "en"),
+    ("courses-account-new-link", STAFF_PAGES["courses-account-new-link"], "en"),
+    ("learner-quiz-result-htmx-en", LEARNER_PAGES["learner-quiz-result-htmx"], "en"),
+    ("login-failed", STAFF_PAGES["login-failed"], "en"),
+]
+RENDERED_BRAND_CASES = [
+    pytest.param(scenario, lang, color, id=f"{name}-{color}")
+    for n, color in enumerate(NAMED_BRAND_COLORS)
+    for name, scenario, lang in (BRAND_PAGES[(2 * n) % len(BRAND_PAGES)], BRAND_PAGES[(2 * n + 1) % len(BRAND_PAGES)])
 ]
 
 
-@pytest.mark.parametrize(
-    "brand_color",
-    [
-        "#ffcc00",  # light: dark text on it, links must be darkened a lot
-        "#797979",  # mid-tone: neither white nor near-black text reaches 4.5:1
-        "#00a86b",  # dark text on it, and on its darker navigation shade
-        "#2a9df4",
-        "#e30613",
-    ],
-)
-@pytest.mark.parametrize(("scenario", "lang"), BRAND_PAGES)
-def test_any_brand_colour_meets_wcag_aa(scenario, lang, brand_color, browser, live_server, axe_script, request):
-    context = browser.new_context(bypass_csp=True, locale=BROWSER_LOCALES[lang], **VIEWPORTS["desktop"])
+@pytest.mark.browser
+@pytest.mark.accessibility
+@pytest.mark.parametrize(("scenario", "lang", "brand_color"), RENDERED_BRAND_CASES)
+def test_any_brand_colour_meets_wcag_aa(scenario, lang, brand_color, audit_browser, live_server, axe_script, request):
+    context = audit_browser.new_context(bypass_csp=True, locale=BROWSER_LOCALES[lang], **VIEWPORTS["desktop"])
     try:
         page = context.new_page()
         scenario(Visit(page=page, base=live_server, lang=lang, request=request))
