@@ -209,6 +209,7 @@ class PostgresCleaner:
 
     def empty(self) -> None:
         with self.engine.begin() as conn:
+            conn.execute(text("SET LOCAL synchronous_commit = off"))  # a test database: no need to wait for the disk
             filled = [self.tables[n] for n in conn.execute(self._find_rows).scalars()]
             try:
                 with conn.begin_nested():
@@ -217,14 +218,24 @@ class PostgresCleaner:
             except IntegrityError:
                 names = ", ".join(f'"{t}"' for t in self.tables)
                 conn.execute(text(f"TRUNCATE {names} CASCADE"))
-            used = conn.execute(
-                text("SELECT quote_ident(sequencename) FROM pg_sequences WHERE schemaname = 'public' AND last_value IS NOT NULL")
-            ).scalars()
-            for sequence in used:
-                conn.execute(text(f"ALTER SEQUENCE {sequence} RESTART"))
+            # The next value of every sequence a test used is 1 again, as in a new database.
+            conn.execute(
+                text(
+                    "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, 1, false)"
+                    " FROM pg_sequences WHERE schemaname = 'public' AND last_value IS NOT NULL"
+                )
+            )
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def reset_sqlite(path: Path, template: Path) -> None:
+    """Replace the database at ``path`` (and its WAL) with a copy of ``template``;
+    nothing may have it open."""
+    for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        leftover.unlink(missing_ok=True)
+    shutil.copyfile(template, path)
 
 
 @pytest.fixture(scope="session")
@@ -245,9 +256,7 @@ def database_url(database_template, worker_dir) -> Iterator[str]:
     """
     if database_template["kind"] == "sqlite":
         path = worker_dir / "portal.db"
-        for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-            leftover.unlink(missing_ok=True)
-        shutil.copyfile(database_template["path"], path)
+        reset_sqlite(path, database_template["path"])
         yield f"sqlite:///{path}"
         return
     yield database_template["url"]
