@@ -97,8 +97,9 @@ staff_services._DUMMY_HASH = _TEST_HASHER.hash("not a real password, only spends
 class SharedBytecodeCache(BytecodeCache):
     """Compiled templates shared by every app a worker builds.
 
-    Each test builds its own app, whose Jinja environment would compile every
-    template it renders again. Jinja keys a bucket by template name and file,
+    A worker builds an app for each configuration it meets (and ``make_app``
+    one per call), whose Jinja environment would compile every template it
+    renders again. Jinja keys a bucket by template name and file,
     and checks the source's checksum, so a changed template is compiled anew.
     All test apps configure Jinja alike (same extensions, same options).
     """
@@ -190,7 +191,7 @@ class PostgresCleaner:
     """Empties the worker's PostgreSQL database after a test, as a fresh one.
 
     Only the tables that hold rows are emptied (most tests write to a few of
-    some sixty), children before parents, and only the sequences a test used
+    them), children before parents, and only the sequences a test used
     start again at 1. What a test left behind is found by asking the
     database, not by trusting the test, so rows written by another process
     (a gunicorn, a worker) go too. If the dependency order cannot hold
@@ -250,9 +251,10 @@ def database_url(database_template, worker_dir) -> Iterator[str]:
 
     The URL is the same for every test of a worker (so the app built for it
     can serve the next test); what is behind it is new. On SQLite the file is
-    replaced by a copy of the migrated template before each test; no
-    connection to it is open then (the app fixture checks). On PostgreSQL
-    the worker's database is emptied after each test.
+    replaced by a copy of the migrated template before each test (the apps'
+    connections were closed after the last one; a connection a test leaked
+    keeps the old, unlinked file). On PostgreSQL the worker's database is
+    emptied after each test.
     """
     if database_template["kind"] == "sqlite":
         path = worker_dir / "portal.db"
