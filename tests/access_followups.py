@@ -36,11 +36,11 @@ def placeholders(account) -> dict:
     from datetime import timedelta
 
     from portal.extensions import db
-    from portal.followups import services
+    from portal.followups import rules as alert_rules
     from portal.followups.models import Task
     from portal.timeutil import utcnow
 
-    rule = services.rules()[0]
+    rule = alert_rules.rules()[0]
     task = Task(account_id=account.id, title_values={"reason": "nps", "account": account.name, "score": 3}, rule_kinds=[rule.kind],
                 assignee_id=account.account_manager_id, due_at=utcnow() + timedelta(days=1))  # fmt: skip
     db.session.add(task)

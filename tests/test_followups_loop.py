@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 
 from portal.auth.models import Role
 from portal.customers.models import Account
-from portal.followups import services
+from portal.followups import lists, loop, recovery, taskpage, workflow
 from portal.followups.models import ActivityKind, RuleKind, Task, TaskStatus
 from portal.mail import services as mail
 from portal.mail.models import OutboxMessage
@@ -111,8 +111,8 @@ def test_a_low_answer_is_followed_up_and_the_recovery_is_measured(app, db, clien
     start = utcnow()
     with unit_of_work():
         task = db.session.get(Task, task.id)
-        services.log_activity(task, anna, ActivityKind.CALL, "Mit Frau Vogel telefoniert, Techniker für Donnerstag eingeplant.", now=start + timedelta(hours=2))
-        services.change_status(task, anna, TaskStatus.RESOLVED, "Echo behoben, Gutschrift über einen Monat.", now=start + timedelta(days=1))
+        workflow.log_activity(task, anna, ActivityKind.CALL, "Mit Frau Vogel telefoniert, Techniker für Donnerstag eingeplant.", now=start + timedelta(hours=2))
+        workflow.change_status(task, anna, TaskStatus.RESOLVED, "Echo behoben, Gutschrift über einen Monat.", now=start + timedelta(days=1))
     db.session.expire_all()
     task = db.session.get(Task, task.id)
     assert task.status == TaskStatus.RESOLVED and task.first_action_at <= task.due_at
@@ -144,10 +144,10 @@ def test_a_low_answer_is_followed_up_and_the_recovery_is_measured(app, db, clien
     answer(client, follow_up_token, survey, 1, "4")
     db.session.expire_all()
     assert db.session.scalar(select(Task).where(Task.id != task.id)) is None  # a good answer makes no new task
-    context = services.task_context(db.session.get(Task, task.id), "en")
+    context = taskpage.task_context(db.session.get(Task, task.id), "en")
     assert context.follow_up_response is not None and context.follow_up_response.csat_score == 4
     assert context.recovered is True
-    report = services.loop_report(start.date() - timedelta(days=1), start.date() + timedelta(days=30), anna)
+    report = loop.loop_report(start.date() - timedelta(days=1), start.date() + timedelta(days=30), anna)
     assert report.total.tasks == 1 and report.total.within_sla == 1 and report.total.sla_share == 100.0
     assert report.total.followed_up == 1 and report.total.recovered == 1 and report.total.recovery_rate == 100.0
     assert report.total.median_hours is not None and report.total.median_hours < 3
@@ -172,13 +172,13 @@ def test_a_follow_up_that_is_no_better_is_not_recovered(db, make_survey, make_co
     db.session.commit()
     task = db.session.scalar(select(Task))
     now = utcnow()
-    services.change_status(task, anna, TaskStatus.RESOLVED, "Angerufen", now=now)
-    services.send_due_follow_ups(now + timedelta(days=14))
+    workflow.change_status(task, anna, TaskStatus.RESOLVED, "Angerufen", now=now)
+    recovery.send_due_follow_ups(now + timedelta(days=14))
     db.session.commit()
     follow_up = db.session.get(Invitation, task.follow_up_invitation_id)
     surveys.record_answer(follow_up, survey, question, surveys.parse_answer(question, ["5"]))  # the same score again
     db.session.commit()
-    report = services.loop_report(now.date(), now.date(), anna)
+    report = loop.loop_report(now.date(), now.date(), anna)
     assert report.total.followed_up == 1 and report.total.recovered == 0 and report.total.recovery_rate == 0.0
     assert report.total.within_sla == 1  # resolving within the SLA is an action
     # The unchanged detractor answer to the follow-up is a task of its own, for a new call.
@@ -195,10 +195,10 @@ def test_the_loop_report_is_scoped_to_what_the_reader_may_see(db, make_staff, ma
         surveys.record_answer(invitation, survey, survey.questions[0], surveys.parse_answer(survey.questions[0], ["2"]))
     db.session.commit()
     today = utcnow().date()
-    assert services.loop_report(today, today, anna).total.tasks == 1
-    assert services.loop_report(today, today, manager).total.tasks == 2
-    assert {row.label for row in services.loop_report(today, today, manager).by_assignee} == {anna.name, jonas.name}
-    assert services.loop_report(today - timedelta(days=10), today - timedelta(days=1), manager).total.tasks == 0
+    assert loop.loop_report(today, today, anna).total.tasks == 1
+    assert loop.loop_report(today, today, manager).total.tasks == 2
+    assert {row.label for row in loop.loop_report(today, today, manager).by_assignee} == {anna.name, jonas.name}
+    assert loop.loop_report(today - timedelta(days=10), today - timedelta(days=1), manager).total.tasks == 0
 
 
 HOSTILE_NAME = "[Passwort zurücksetzen](https://evil.example/phish)"
@@ -239,12 +239,12 @@ def test_the_demo_has_tasks_in_every_state_and_seeds_once(app, db):
         assert seed_followups(random.Random(2026)) == 0
     tasks = list(db.session.scalars(select(Task)))
     assert {t.status for t in tasks} == set(TaskStatus.ALL)
-    assert any(services.is_overdue(t) for t in tasks) and any(t.is_active and not services.is_overdue(t) for t in tasks)
+    assert any(lists.is_overdue(t) for t in tasks) and any(t.is_active and not lists.is_overdue(t) for t in tasks)
     assert all(t.assignee is not None and t.assignee.email.endswith("@demo.example") for t in tasks)
     today = utcnow().date()
     from portal.auth.models import StaffUser
 
     admin = db.session.scalar(select(StaffUser).where(StaffUser.role == Role.ADMIN))
-    report = services.loop_report(today - timedelta(days=200), today, admin)
+    report = loop.loop_report(today - timedelta(days=200), today, admin)
     assert report.total.followed_up > 0 and 0 < report.total.recovered
     assert db.session.scalar(select(Account.id)) is not None

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.auth.models import Role
-from portal.followups import services
+from portal.followups import digest, evaluation, lists, recovery, rules as alert_rules, services, taskpage, titles, workflow
 from portal.followups.models import ActivityKind, AlertRule, Priority, RuleChange, RuleKind, Task, TaskStatus
 from portal.mail.models import OutboxMessage
 from portal.reports.metrics import NpsFigures
@@ -59,7 +59,7 @@ def count(db, model, *where) -> int:
 
 
 def rule(db, kind) -> AlertRule:
-    services.seed_default_rules()
+    alert_rules.seed_default_rules()
     return db.session.scalar(select(AlertRule).where(AlertRule.kind == kind))
 
 
@@ -83,7 +83,7 @@ def rule(db, kind) -> AlertRule:
     ],
 )
 def test_keywords_match_case_and_umlaut_insensitively(text):
-    assert services.matching_keywords(services.DEFAULT_KEYWORDS, [text])
+    assert alert_rules.matching_keywords(alert_rules.DEFAULT_KEYWORDS, [text])
 
 
 @pytest.mark.parametrize(
@@ -97,14 +97,14 @@ def test_keywords_match_case_and_umlaut_insensitively(text):
     ],
 )
 def test_ordinary_comments_match_no_keyword(text):
-    assert services.matching_keywords(services.DEFAULT_KEYWORDS, [text]) == []
+    assert alert_rules.matching_keywords(alert_rules.DEFAULT_KEYWORDS, [text]) == []
 
 
 def test_umlauts_in_the_keyword_match_written_out_in_the_text_and_back():
-    assert services.matching_keywords(["Kündigung"], ["kuendigung"]) == ["Kündigung"]
-    assert services.matching_keywords(["Kuendigung"], ["KÜNDIGUNG"]) == ["Kuendigung"]
-    assert services.matching_keywords(["Straße"], ["STRASSE"]) == ["Straße"]
-    assert services.matching_keywords(["kündigen"], ["ku\u0308ndigen"]) == ["kündigen"]  # decomposed ü
+    assert alert_rules.matching_keywords(["Kündigung"], ["kuendigung"]) == ["Kündigung"]
+    assert alert_rules.matching_keywords(["Kuendigung"], ["KÜNDIGUNG"]) == ["Kuendigung"]
+    assert alert_rules.matching_keywords(["Straße"], ["STRASSE"]) == ["Straße"]
+    assert alert_rules.matching_keywords(["kündigen"], ["ku\u0308ndigen"]) == ["kündigen"]  # decomposed ü
 
 
 # --- each rule, its threshold -----------------------------------------------------------------
@@ -116,47 +116,47 @@ def fake(nps=None, csat=None, comment=None) -> Response:
 
 @pytest.mark.parametrize(("score", "hit"), [(0, True), (6, True), (7, False), (10, False), (None, False)])
 def test_detractor_rule_threshold(score, hit):
-    assert services.matches(AlertRule(kind=RuleKind.DETRACTOR, threshold=6), fake(nps=score)) is hit
+    assert alert_rules.matches(AlertRule(kind=RuleKind.DETRACTOR, threshold=6), fake(nps=score)) is hit
 
 
 def test_detractor_threshold_is_the_rules():
-    assert services.matches(AlertRule(kind=RuleKind.DETRACTOR, threshold=4), fake(nps=5)) is False
-    assert services.matches(AlertRule(kind=RuleKind.DETRACTOR, threshold=4), fake(nps=4)) is True
+    assert alert_rules.matches(AlertRule(kind=RuleKind.DETRACTOR, threshold=4), fake(nps=5)) is False
+    assert alert_rules.matches(AlertRule(kind=RuleKind.DETRACTOR, threshold=4), fake(nps=4)) is True
 
 
 @pytest.mark.parametrize(("score", "hit"), [(1, True), (2, True), (3, False), (5, False), (None, False)])
 def test_low_csat_rule_threshold(score, hit):
-    assert services.matches(AlertRule(kind=RuleKind.LOW_CSAT, threshold=2), fake(csat=score)) is hit
+    assert alert_rules.matches(AlertRule(kind=RuleKind.LOW_CSAT, threshold=2), fake(csat=score)) is hit
 
 
 @pytest.mark.parametrize(("previous", "score", "hit"), [(9, 6, True), (10, 7, True), (9, 7, False), (None, 2, False), (5, 8, False)])
 def test_score_drop_rule_threshold(previous, score, hit):
-    assert services.matches(AlertRule(kind=RuleKind.SCORE_DROP, threshold=3), fake(nps=score), previous) is hit
+    assert alert_rules.matches(AlertRule(kind=RuleKind.SCORE_DROP, threshold=3), fake(nps=score), previous) is hit
 
 
 def test_account_drop_is_never_matched_on_one_answer():
-    assert services.matches(AlertRule(kind=RuleKind.ACCOUNT_DROP), fake(nps=0)) is False
+    assert alert_rules.matches(AlertRule(kind=RuleKind.ACCOUNT_DROP), fake(nps=0)) is False
 
 
 def test_a_fall_must_be_significant_not_just_large():
     before = NpsFigures(responses=20, promoters=14, passives=4, detractors=2)
     fell = NpsFigures(responses=20, promoters=4, passives=6, detractors=10)
-    assert services.is_significant_drop(before, fell)
+    assert alert_rules.is_significant_drop(before, fell)
     # The same fall in points from three answers each is not significant.
-    assert not services.is_significant_drop(NpsFigures(3, 2, 1, 0), NpsFigures(3, 1, 0, 2))
-    assert not services.is_significant_drop(fell, before)  # a rise
-    assert not services.is_significant_drop(NpsFigures(0, 0, 0, 0), fell)
+    assert not alert_rules.is_significant_drop(NpsFigures(3, 2, 1, 0), NpsFigures(3, 1, 0, 2))
+    assert not alert_rules.is_significant_drop(fell, before)  # a rise
+    assert not alert_rules.is_significant_drop(NpsFigures(0, 0, 0, 0), fell)
     # One promoter before, one detractor now: "unanimous" periods, but one answer each proves nothing.
-    assert not services.is_significant_drop(NpsFigures(1, 1, 0, 0), NpsFigures(1, 0, 0, 1))
-    assert services.is_significant_drop(NpsFigures(3, 3, 0, 0), NpsFigures(3, 0, 0, 3))
+    assert not alert_rules.is_significant_drop(NpsFigures(1, 1, 0, 0), NpsFigures(1, 0, 0, 1))
+    assert alert_rules.is_significant_drop(NpsFigures(3, 3, 0, 0), NpsFigures(3, 0, 0, 3))
 
 
 # --- tasks from answers ---------------------------------------------------------------------------
 
 
 def test_rules_are_seeded_once_on_a_fresh_database(db):
-    assert {r.kind for r in services.rules()} == set(RuleKind.ALL)
-    assert services.seed_default_rules() == 0
+    assert {r.kind for r in alert_rules.rules()} == set(RuleKind.ALL)
+    assert alert_rules.seed_default_rules() == 0
     assert count(db, AlertRule) == len(RuleKind.ALL)
     keywords = rule(db, RuleKind.KEYWORDS)
     assert "Kündigung" in keywords.keywords and keywords.priority == Priority.URGENT and keywords.due_hours == 24
@@ -174,7 +174,7 @@ def test_a_detractor_answer_becomes_a_task_for_the_account_manager(db, answered,
     assert task.assignee_id == manager.id and task.status == TaskStatus.OPEN and task.priority == Priority.HIGH
     assert before + timedelta(hours=47) < task.due_at <= utcnow() + timedelta(hours=48)
     assert task.follow_up_days == 14
-    assert services.task_title(task, "en") == "Follow up with Müller Logistik GmbH — NPS fell to 4"
+    assert titles.task_title(task, "en") == "Follow up with Müller Logistik GmbH — NPS fell to 4"
     assert [r.kind for r in task.rules] == [RuleKind.DETRACTOR]
     notification = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "followup_task"))
     assert notification.to_address == manager.email
@@ -184,7 +184,7 @@ def test_a_detractor_answer_becomes_a_task_for_the_account_manager(db, answered,
 def test_the_title_is_in_the_readers_language(db, answered, make_account, make_contact):
     response = answered(4, contact=make_contact(make_account(name="Müller Logistik GmbH")))
     task = task_of(db, response)
-    assert services.task_title(task, "de") == "Nachfassen bei Müller Logistik GmbH — NPS auf 4 gefallen"
+    assert titles.task_title(task, "de") == "Nachfassen bei Müller Logistik GmbH — NPS auf 4 gefallen"
 
 
 def test_a_passive_or_promoter_answer_makes_no_task(db, answered):
@@ -202,7 +202,7 @@ def test_the_comment_step_adds_its_rule_to_the_same_task(db, answered, make_staf
     assert task.priority == Priority.URGENT
     assert task.due_at <= task.created_at + timedelta(hours=24)
     assert task.title_values["reason"] == "keywords"
-    assert services.task_title(task, "en").endswith("— comment mentions cancelling")
+    assert titles.task_title(task, "en").endswith("— comment mentions cancelling")
     assert count(db, OutboxMessage, OutboxMessage.kind == "followup_task") == 1  # one email per task, not per step
 
 
@@ -214,7 +214,7 @@ def test_a_keyword_alone_makes_a_task(db, answered):
 def test_a_low_csat_makes_a_task(db, answered):
     task = task_of(db, answered(2, kind="post_ticket"))
     assert task.rule_kinds == [RuleKind.LOW_CSAT]
-    assert services.task_title(task, "en").endswith("— satisfaction 2 of 5")
+    assert titles.task_title(task, "en").endswith("— satisfaction 2 of 5")
     assert task_of(db, answered(3, kind="post_ticket")) is None
 
 
@@ -223,7 +223,7 @@ def test_a_contacts_fall_by_three_points_names_both_scores(db, answered, make_co
     answered(9, contact=contact, at=utcnow() - timedelta(days=200))
     task = task_of(db, answered(6, contact=contact))
     assert set(task.rule_kinds) == {RuleKind.DETRACTOR, RuleKind.SCORE_DROP}
-    assert services.task_title(task, "en").endswith("— NPS fell from 9 to 6")
+    assert titles.task_title(task, "en").endswith("— NPS fell from 9 to 6")
     other = make_contact()
     answered(9, contact=other, at=utcnow() - timedelta(days=200))
     assert task_of(db, answered(7, contact=other)) is None  # two points: no task
@@ -237,8 +237,8 @@ def test_a_disabled_rule_does_not_match(db, answered):
 
 def test_evaluating_again_never_makes_a_second_task(db, answered):
     response = answered(3, comment="schlecht")
-    services.evaluate_response(response)
-    services.evaluate_response(response)
+    evaluation.evaluate_response(response)
+    evaluation.evaluate_response(response)
     db.session.commit()
     assert count(db, Task) == 1
 
@@ -284,23 +284,23 @@ def test_a_significant_fall_of_the_account_nps_makes_one_account_task(db, make_a
     account = make_account(name="Nordlicht Hotel GmbH", account_manager_id=manager.id)
     history(db, make_contact, account, [10, 9, 9, 10, 9, 8, 9, 10, 9, 9, 10, 9], days_ago=120)
     history(db, make_contact, account, [2, 3, 5, 4, 6, 1, 7, 3, 4, 2, 5, 9], days_ago=10)
-    task = services.check_account_drop(account)
+    task = evaluation.check_account_drop(account)
     db.session.commit()
     assert task is not None and task.rule_kinds == [RuleKind.ACCOUNT_DROP] and task.response_id is None
     assert task.open_drop_account_id == account.id and task.priority == Priority.URGENT and task.assignee_id == manager.id
-    assert services.task_title(task, "en") == "Follow up with Nordlicht Hotel GmbH — account NPS fell significantly"
-    assert services.check_account_drop(account) is None  # one active per account
-    services.change_status(task, manager, TaskStatus.DISMISSED, "Known: outage in May, credited.")
+    assert titles.task_title(task, "en") == "Follow up with Nordlicht Hotel GmbH — account NPS fell significantly"
+    assert evaluation.check_account_drop(account) is None  # one active per account
+    workflow.change_status(task, manager, TaskStatus.DISMISSED, "Known: outage in May, credited.")
     db.session.commit()
     assert task.open_drop_account_id is None
-    assert services.check_account_drop(account) is None  # not again right after it was closed
+    assert evaluation.check_account_drop(account) is None  # not again right after it was closed
 
 
 def test_a_large_but_not_significant_fall_makes_no_account_task(db, make_account, make_contact):
     account = make_account()
     history(db, make_contact, account, [10, 9], days_ago=120)
     history(db, make_contact, account, [3, 9], days_ago=10)
-    assert services.check_account_drop(account) is None
+    assert evaluation.check_account_drop(account) is None
 
 
 def test_an_answer_checks_its_accounts_trend(db, make_account, make_contact, answered):
@@ -309,7 +309,7 @@ def test_an_answer_checks_its_accounts_trend(db, make_account, make_contact, ans
     history(db, make_contact, account, [2, 3, 5, 4, 1, 3, 4, 2, 5], days_ago=10)
     answered(8, contact=make_contact(account))  # a passive: no task of its own, but the account's fall shows
     assert count(db, Task, Task.open_drop_account_id == account.id) == 1
-    assert services.check_account_drops() == 0  # the hourly job finds it open already
+    assert evaluation.check_account_drops() == 0  # the hourly job finds it open already
 
 
 # --- the workflow ---------------------------------------------------------------------------------------
@@ -323,39 +323,39 @@ def task(db, answered, make_staff, make_account, make_contact):
 
 def test_logging_a_call_is_the_first_action_and_starts_the_task(db, task):
     user = task.assignee
-    services.log_activity(task, user, ActivityKind.CALL, "Rückruf vereinbart")
+    workflow.log_activity(task, user, ActivityKind.CALL, "Rückruf vereinbart")
     db.session.commit()
     assert task.first_action_at is not None and task.status == TaskStatus.IN_PROGRESS
     first = task.first_action_at
-    services.log_activity(task, user, ActivityKind.NOTE, "Noch eine Notiz", now=utcnow() + timedelta(hours=3))
+    workflow.log_activity(task, user, ActivityKind.NOTE, "Noch eine Notiz", now=utcnow() + timedelta(hours=3))
     assert task.first_action_at == first
     assert [a.kind for a in task.activities] == [ActivityKind.CALL, ActivityKind.STATUS, ActivityKind.NOTE]
-    with pytest.raises(services.WorkflowError, match="unknown_kind"):
-        services.log_activity(task, user, ActivityKind.STATUS, "x")
-    with pytest.raises(services.WorkflowError, match="body_required"):
-        services.log_activity(task, user, ActivityKind.CALL, "   ")
+    with pytest.raises(workflow.WorkflowError, match="unknown_kind"):
+        workflow.log_activity(task, user, ActivityKind.STATUS, "x")
+    with pytest.raises(workflow.WorkflowError, match="body_required"):
+        workflow.log_activity(task, user, ActivityKind.CALL, "   ")
 
 
 def test_status_transitions_and_outcomes(db, task):
     user = task.assignee
-    with pytest.raises(services.WorkflowError, match="outcome_required"):
-        services.change_status(task, user, TaskStatus.RESOLVED, "  ")
-    with pytest.raises(services.WorkflowError, match="unknown_status"):
-        services.change_status(task, user, "closed")
-    services.change_status(task, user, TaskStatus.WAITING)
-    services.change_status(task, user, TaskStatus.IN_PROGRESS)
-    with pytest.raises(services.WorkflowError, match="transition_not_allowed"):
-        services.change_status(task, user, TaskStatus.OPEN)
+    with pytest.raises(workflow.WorkflowError, match="outcome_required"):
+        workflow.change_status(task, user, TaskStatus.RESOLVED, "  ")
+    with pytest.raises(workflow.WorkflowError, match="unknown_status"):
+        workflow.change_status(task, user, "closed")
+    workflow.change_status(task, user, TaskStatus.WAITING)
+    workflow.change_status(task, user, TaskStatus.IN_PROGRESS)
+    with pytest.raises(workflow.WorkflowError, match="transition_not_allowed"):
+        workflow.change_status(task, user, TaskStatus.OPEN)
     now = utcnow()
-    activity = services.change_status(task, user, TaskStatus.RESOLVED, "Gutschrift vereinbart", now=now)
+    activity = workflow.change_status(task, user, TaskStatus.RESOLVED, "Gutschrift vereinbart", now=now)
     assert activity.change == {"from": TaskStatus.IN_PROGRESS, "to": TaskStatus.RESOLVED}
     assert task.closed_at == now and task.outcome == "Gutschrift vereinbart"
     assert task.follow_up_due_at == now + timedelta(days=14)
-    with pytest.raises(services.WorkflowError, match="transition_not_allowed"):
-        services.change_status(task, user, TaskStatus.DISMISSED, "x")
-    services.change_status(task, user, TaskStatus.OPEN)  # reopened: no follow-up survey while it is open
+    with pytest.raises(workflow.WorkflowError, match="transition_not_allowed"):
+        workflow.change_status(task, user, TaskStatus.DISMISSED, "x")
+    workflow.change_status(task, user, TaskStatus.OPEN)  # reopened: no follow-up survey while it is open
     assert task.closed_at is None and task.follow_up_due_at is None
-    services.change_status(task, user, TaskStatus.DISMISSED, "Doppelt erfasst")
+    workflow.change_status(task, user, TaskStatus.DISMISSED, "Doppelt erfasst")
     assert task.follow_up_due_at is None
     db.session.commit()
 
@@ -364,16 +364,16 @@ def test_reassigning_needs_an_active_customer_facing_user_and_tells_them(db, tas
     editor = make_staff(role=Role.EDITOR)
     inactive = make_staff(role=Role.ACCOUNT_MANAGER, active=False)
     for bad in (editor.id, inactive.id, 999999, None):
-        with pytest.raises(services.WorkflowError, match="invalid_assignee"):
-            services.reassign(task, task.assignee, bad)
+        with pytest.raises(workflow.WorkflowError, match="invalid_assignee"):
+            workflow.reassign(task, task.assignee, bad)
     colleague = make_staff(role=Role.ACCOUNT_MANAGER, language="de")
-    activity = services.reassign(task, task.assignee, colleague.id)
+    activity = workflow.reassign(task, task.assignee, colleague.id)
     db.session.commit()
     assert task.assignee_id == colleague.id and activity.kind == ActivityKind.REASSIGN and activity.change["to"] == colleague.name
     told = db.session.scalar(select(OutboxMessage).where(OutboxMessage.to_address == colleague.email))
     assert told is not None and told.locale == "de"
-    assert services.reassign(task, colleague, colleague.id) is None
-    assert colleague in services.assignable_users() and editor not in services.assignable_users()
+    assert workflow.reassign(task, colleague, colleague.id) is None
+    assert colleague in workflow.assignable_users() and editor not in workflow.assignable_users()
 
 
 # --- who sees what --------------------------------------------------------------------------------------
@@ -384,19 +384,19 @@ def test_account_managers_see_their_portfolio_and_their_assignments_only(db, ans
     manager, editor = make_staff(role=Role.MANAGER), make_staff(role=Role.EDITOR)
     annas = task_of(db, answered(2, contact=make_contact(make_account(account_manager_id=anna.id))))
     jonass = task_of(db, answered(2, contact=make_contact(make_account(account_manager_id=jonas.id))))
-    assert services.get_task(anna, annas.id) is not None
-    assert services.get_task(anna, jonass.id) is None
-    assert services.get_task(editor, annas.id) is None
-    assert services.get_task(manager, jonass.id) is not None
-    services.reassign(jonass, manager, anna.id)
+    assert lists.get_task(anna, annas.id) is not None
+    assert lists.get_task(anna, jonass.id) is None
+    assert lists.get_task(editor, annas.id) is None
+    assert lists.get_task(manager, jonass.id) is not None
+    workflow.reassign(jonass, manager, anna.id)
     db.session.commit()
-    assert services.get_task(anna, jonass.id) is not None  # assigned to her now
-    assert services.get_task(jonas, jonass.id) is not None  # still his portfolio
-    assert {t.id for t in services.list_tasks(manager, services.TaskFilters()).items} == {annas.id, jonass.id}
-    assert services.list_tasks(editor, services.TaskFilters()).total == 0
-    assert services.counts_for(anna) == services.TaskCounts(active=2, overdue=0)
-    assert services.counts_for(jonas) == services.TaskCounts(active=0, overdue=0)
-    assert services.counts_for(manager).active == 2 and services.counts_for(editor).active == 0
+    assert lists.get_task(anna, jonass.id) is not None  # assigned to her now
+    assert lists.get_task(jonas, jonass.id) is not None  # still his portfolio
+    assert {t.id for t in lists.list_tasks(manager, lists.TaskFilters()).items} == {annas.id, jonass.id}
+    assert lists.list_tasks(editor, lists.TaskFilters()).total == 0
+    assert lists.counts_for(anna) == lists.TaskCounts(active=2, overdue=0)
+    assert lists.counts_for(jonas) == lists.TaskCounts(active=0, overdue=0)
+    assert lists.counts_for(manager).active == 2 and lists.counts_for(editor).active == 0
 
 
 def test_lists_put_overdue_first_then_priority(db, answered, make_staff, make_account, make_contact):
@@ -407,17 +407,17 @@ def test_lists_put_overdue_first_then_priority(db, answered, make_staff, make_ac
     late.due_at = utcnow() - timedelta(hours=1)  # high, overdue
     normal = task_of(db, answered(5, contact=make_contact(account)))  # high, due in 48 h
     db.session.commit()
-    order = [t.id for t in services.my_tasks(anna)]
+    order = [t.id for t in lists.my_tasks(anna)]
     assert order == [late.id, keyword.id, normal.id]
-    assert services.counts_for(anna) == services.TaskCounts(active=3, overdue=1)
-    page = services.list_tasks(anna, services.TaskFilters(overdue=True))
+    assert lists.counts_for(anna) == lists.TaskCounts(active=3, overdue=1)
+    page = lists.list_tasks(anna, lists.TaskFilters(overdue=True))
     assert [t.id for t in page.items] == [late.id]
-    by_rule = services.list_tasks(anna, services.TaskFilters(rule_kind=RuleKind.KEYWORDS))
+    by_rule = lists.list_tasks(anna, lists.TaskFilters(rule_kind=RuleKind.KEYWORDS))
     assert [t.id for t in by_rule.items] == [keyword.id]
-    services.change_status(normal, anna, TaskStatus.RESOLVED, "erledigt")
+    workflow.change_status(normal, anna, TaskStatus.RESOLVED, "erledigt")
     db.session.commit()
-    assert [t.id for t in services.list_tasks(anna, services.TaskFilters(statuses=[TaskStatus.RESOLVED])).items] == [normal.id]
-    assert normal.id not in [t.id for t in services.my_tasks(anna)]
+    assert [t.id for t in lists.list_tasks(anna, lists.TaskFilters(statuses=[TaskStatus.RESOLVED])).items] == [normal.id]
+    assert normal.id not in [t.id for t in lists.my_tasks(anna)]
 
 
 # --- rules are audited ----------------------------------------------------------------------------------
@@ -426,16 +426,16 @@ def test_lists_put_overdue_first_then_priority(db, answered, make_staff, make_ac
 def test_rule_changes_are_audited(db, make_staff):
     admin = make_staff(role=Role.ADMIN)
     detractor = rule(db, RuleKind.DETRACTOR)
-    change = services.update_rule(detractor, admin, {"threshold": 5, "priority": Priority.URGENT, "due_hours": 48})
+    change = alert_rules.update_rule(detractor, admin, {"threshold": 5, "priority": Priority.URGENT, "due_hours": 48})
     db.session.commit()
     assert change.changes == {"threshold": [6, 5], "priority": [Priority.HIGH, Priority.URGENT]}
-    assert services.update_rule(detractor, admin, {"threshold": 5}) is None
-    with pytest.raises(services.WorkflowError, match="threshold_out_of_range"):
-        services.update_rule(detractor, admin, {"threshold": 11})
+    assert alert_rules.update_rule(detractor, admin, {"threshold": 5}) is None
+    with pytest.raises(workflow.WorkflowError, match="threshold_out_of_range"):
+        alert_rules.update_rule(detractor, admin, {"threshold": 11})
     keywords = rule(db, RuleKind.KEYWORDS)
-    services.update_rule(keywords, admin, {"keywords": "Kündigung\n\n kündigung \nWiderruf"})
+    alert_rules.update_rule(keywords, admin, {"keywords": "Kündigung\n\n kündigung \nWiderruf"})
     assert keywords.keywords == ["Kündigung", "Widerruf"]
-    latest = services.rule_changes()[0]
+    latest = alert_rules.rule_changes()[0]
     assert latest.rule_id == keywords.id and latest.user_id == admin.id and count(db, RuleChange) == 2
 
 
@@ -446,7 +446,7 @@ def test_an_open_task_throttles_routine_surveys_to_the_accounts_contacts(db, tas
     colleague = make_contact(task.account)
     survey = make_survey("nps")
     assert surveys.throttle_reason(survey, colleague) == "open_follow_up"
-    services.change_status(task, task.assignee, TaskStatus.DISMISSED, "erledigt")
+    workflow.change_status(task, task.assignee, TaskStatus.DISMISSED, "erledigt")
     db.session.commit()
     assert surveys.throttle_reason(survey, colleague) is None
 
@@ -456,33 +456,33 @@ def test_open_tasks_for_the_crm(db, task):
     assert entry["id"] == task.id and entry["status"] == "open" and entry["assignee"] == task.assignee.email
     assert entry["url"] == f"http://localhost/staff/tasks/{task.id}"
     assert entry["due"].endswith("Z") and entry["created"].endswith("Z")
-    assert entry["title"] == services.task_title(task, "en")
+    assert entry["title"] == titles.task_title(task, "en")
     assert services.open_tasks_for_account(task.account.external_id) == [entry]
     assert services.open_tasks_for_account("NO-SUCH-ACCOUNT") == []
-    services.change_status(task, task.assignee, TaskStatus.RESOLVED, "erledigt")
+    workflow.change_status(task, task.assignee, TaskStatus.RESOLVED, "erledigt")
     assert services.open_tasks_for_account(task.account) == []
 
 
 def test_the_overdue_digest_goes_once_a_day_per_assignee(db, task):
     later = (task.due_at + timedelta(days=1)).replace(hour=9)  # after the digest hour, and always after the due time
-    assert services.send_overdue_digest(later) == 1
-    assert services.send_overdue_digest(later + timedelta(minutes=5)) == 0
+    assert digest.send_overdue_digest(later) == 1
+    assert digest.send_overdue_digest(later + timedelta(minutes=5)) == 0
     db.session.commit()
-    digest = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "followup_digest"))
-    assert digest.to_address == task.assignee.email and services.task_title(task, "en") in digest.text_body
-    assert services.send_overdue_digest(later + timedelta(days=1)) == 1
-    services.change_status(task, task.assignee, TaskStatus.RESOLVED, "erledigt")
-    assert services.send_overdue_digest(later + timedelta(days=2)) == 0
+    message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "followup_digest"))
+    assert message.to_address == task.assignee.email and titles.task_title(task, "en") in message.text_body
+    assert digest.send_overdue_digest(later + timedelta(days=1)) == 1
+    workflow.change_status(task, task.assignee, TaskStatus.RESOLVED, "erledigt")
+    assert digest.send_overdue_digest(later + timedelta(days=2)) == 0
 
 
 def test_the_follow_up_survey_respects_an_opt_out(db, task):
     now = utcnow()
-    services.change_status(task, task.assignee, TaskStatus.RESOLVED, "Gutschrift", now=now)
+    workflow.change_status(task, task.assignee, TaskStatus.RESOLVED, "Gutschrift", now=now)
     task.contact.survey_opt_out = True
     db.session.commit()
-    assert services.send_due_follow_ups(now + timedelta(days=13)) == 0
+    assert recovery.send_due_follow_ups(now + timedelta(days=13)) == 0
     assert task.follow_up_due_at is not None  # not due yet
-    assert services.send_due_follow_ups(now + timedelta(days=14)) == 0
+    assert recovery.send_due_follow_ups(now + timedelta(days=14)) == 0
     assert task.follow_up_due_at is None and task.follow_up_invitation_id is None
 
 
@@ -500,8 +500,8 @@ def test_the_task_context_has_everything_for_the_call(db, make_staff, make_accou
     db.session.commit()
     other = task_of(db, answered(2, contact=make_contact(account)))
     task = task_of(db, response)
-    context = services.task_context(task, "en")
-    assert context.title == services.task_title(task, "en")
+    context = taskpage.task_context(task, "en")
+    assert context.title == titles.task_title(task, "en")
     assert [(line.value) for line in context.answers] == ["1", "No, it took several contacts", "Niemand ruft zurück."]
     assert context.answers[0].question == "How satisfied are you with the resolution of your request?"
     assert context.comment == "Niemand ruft zurück." and context.contact.name == "Lena Vogel"

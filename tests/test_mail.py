@@ -35,6 +35,31 @@ def test_a_queued_message_arrives_as_multipart_with_a_message_id(db, smtp_server
     assert mail.deliver_due() == 0  # nothing is sent twice
 
 
+def test_a_message_is_found_replaced_and_cancelled_by_its_reference_only_while_queued(db, make_message):
+    later = utcnow() + timedelta(minutes=10)
+    message = make_message(reference="followup_task:42", send_after=later)
+    make_message(reference="followup_task:7", text="Hallo,\nfollowup_task:42")  # a body naming the reference is not it
+    assert mail.find("followup_task:42").id == message.id and mail.find("followup_task:1") is None
+    now = utcnow()
+    assert mail.replace("followup_task:42", subject="Neu", text="neu", html=None, locale="en", due_by=now)
+    replaced = _reload(db, message)
+    assert (replaced.subject, replaced.text_body, replaced.html_body, replaced.locale) == ("Neu", "neu", None, "en")
+    assert replaced.due_at <= now and replaced.next_attempt_at <= now  # brought forward
+    assert mail.cancel("followup_task:42") == 1
+    assert _reload(db, message).status == MessageStatus.CANCELLED
+    assert not mail.replace("followup_task:42", subject="x", text="x", html=None, locale="de")  # nothing queued any more
+    assert mail.find("followup_task:42", queued_only=True) is None and mail.find("followup_task:42").id == message.id
+    assert mail.find("followup_task:7").status == MessageStatus.QUEUED  # the other one untouched
+    assert mail.cancel("followup_task:42") == 0
+
+
+def test_a_cancelled_message_is_never_sent(db, smtp_server, make_message):
+    recorder, _port = smtp_server
+    make_message(reference="r:1")
+    mail.cancel("r:1")
+    assert mail.deliver_due() == 0 and recorder.messages == []
+
+
 def test_the_worker_sends_mail(db, runner, smtp_server, make_message):
     recorder, _ = smtp_server
     make_message()

@@ -676,3 +676,35 @@ def accounts_with_completed_course() -> set[int]:
     ):
         done[(account_id, learner_id, course_slug)].add(lesson_slug)
     return {account_id for (account_id, _learner, course), slugs in done.items() if lessons[course] <= slugs}
+
+
+@dataclass(frozen=True)
+class AccountCourseFigures:
+    """An account's onboarding courses in figures: the account page and the task page read the same."""
+
+    learners: int
+    started: int  # learners who started a course
+    completed: int  # learners who completed at least one course
+    lessons_done: int
+    lessons_total: int
+    rows: list  # (learner, course progress), one per learner and course
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.lessons_done / self.lessons_total) if self.lessons_total else 0
+
+
+def account_course_figures(account: Account) -> AccountCourseFigures:
+    from portal.courses import overviews  # overviews builds on this module
+
+    learners = overviews.account_progress(account)
+    rows = [(o.learner, progress) for o in learners for progress in o.progress.values()]
+    return AccountCourseFigures(
+        learners=len(learners),
+        started=sum(1 for o in learners if any(p.started for p in o.progress.values())),
+        completed=sum(1 for o in learners if any(p.complete for p in o.progress.values())),
+        lessons_done=sum(progress.done for _learner, progress in rows),
+        lessons_total=sum(progress.total for _learner, progress in rows),
+        rows=rows,
+    )
+

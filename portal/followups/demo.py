@@ -23,7 +23,7 @@ from sqlalchemy import func, or_, select
 
 from portal.customers.models import Account
 from portal.extensions import db
-from portal.followups import services
+from portal.followups import evaluation, rules
 from portal.followups.models import Activity, ActivityKind, Task, TaskStatus
 from portal.surveys.models import Answer, Invitation, InvitationStatus, QuestionType, Response
 from portal.timeutil import utcnow
@@ -66,7 +66,7 @@ DISMISSALS = ("Bereits im Jahresgespräch geklärt.", "Doppelt erfasst: dieselbe
 def seed_followups(rng: random.Random, now: datetime | None = None) -> int:
     """The default rules and, once, the demo tasks; how many tasks were created."""
     now = now or utcnow()
-    services.seed_default_rules()
+    rules.seed_default_rules()
     if db.session.scalar(select(Task.id).limit(1)) is not None:
         return 0
     low = list(
@@ -87,7 +87,7 @@ def seed_followups(rng: random.Random, now: datetime | None = None) -> int:
         if n < FRESH and n % 2 == 0 and now - response.created_at < ACTIVE_AGE:
             _freshen(response, now - timedelta(hours=rng.uniform(1, 40)))
         created_at = response.created_at + timedelta(minutes=rng.randint(1, 5))
-        task = services.task_for_response(response, now=created_at, notify=False)
+        task = evaluation.task_for_response(response, now=created_at, notify=False)
         if task is None:
             continue
         _work(task, rng, now)
@@ -232,7 +232,7 @@ def _account_drops(now: datetime) -> int:
     """Account-drop tasks for accounts whose NPS fell significantly (a few)."""
     ids = db.session.scalars(
         select(Response.account_id)
-        .where(Response.created_at >= now - services.QUARTER, Response.nps_score.is_not(None))
+        .where(Response.created_at >= now - evaluation.QUARTER, Response.nps_score.is_not(None))
         .group_by(Response.account_id)
         .order_by(func.avg(Response.nps_score), Response.account_id)
         .limit(40)
@@ -240,7 +240,7 @@ def _account_drops(now: datetime) -> int:
     made = 0
     for account_id in ids:
         account = db.session.get(Account, account_id)
-        if account is not None and services.check_account_drop(account, now, notify=False) is not None:
+        if account is not None and evaluation.check_account_drop(account, now, notify=False) is not None:
             made += 1
             if made >= MAX_ACCOUNT_DROPS:
                 break

@@ -1,7 +1,9 @@
 """The follow-ups' emails: a new task for its assignee, and the daily digest of overdue tasks.
 
 Both go through the outbox (``portal.mail.services.enqueue``) in the
-transaction that causes them: a task's notification exists if and only if
+transaction that causes them, named by a reference (``followup_task:<id>``,
+``followup_digest:<user id>:<day>``) by which the mail package finds,
+rewrites or cancels them: a task's notification exists if and only if
 the answer that made the task was committed. They are our own templates
 (``templates/followups/email_*``), rendered in the staff member's language;
 what customers wrote (a comment, a name) is text there, never markup: the
@@ -10,16 +12,15 @@ HTML templates escape it, and the subject is one line.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_babel import force_locale
-from sqlalchemy import select, update
 
 from portal.auth.models import StaffUser
-from portal.extensions import db
 from portal.followups.models import Priority, RuleKind, Task
+from portal.followups.titles import task_title, user_language
 from portal.mail import services as mail
-from portal.mail.models import MessageStatus, OutboxMessage
+from portal.mail.models import OutboxMessage
 from portal.timeutil import utcnow
 from portal.web.urls import external_url
 
@@ -34,20 +35,20 @@ def _one_line(value: str) -> str:
     return " ".join((value or "").split())
 
 
-def _enqueue(user: StaffUser, template: str, kind: str, language: str, send_after: datetime | None = None, **context) -> OutboxMessage:
+def _enqueue(user: StaffUser, template: str, kind: str, language: str, reference: str, send_after: datetime | None = None, **context) -> OutboxMessage:
     subject, text, html = mail.render_email(template, language, name=user.name, **context)
-    return mail.enqueue(to=user.email, subject=_one_line(subject), text=text, html=html, kind=kind, locale=language, send_after=send_after)
+    return mail.enqueue(
+        to=user.email, subject=_one_line(subject), text=text, html=html, kind=kind, locale=language, send_after=send_after, reference=reference
+    )
 
 
 def task_summary(task: Task, language: str) -> dict:
     """Plain values for the templates (no models: nothing lazy-loads while rendering)."""
-    from portal.followups import services
-
     response = task.response
     contact = task.contact
     return {
         "id": task.id,
-        "title": _one_line(services.task_title(task, language)),
+        "title": _one_line(task_title(task, language)),
         "account": task.account.name if task.account else "",
         "contact": contact.name if contact else None,
         "contact_email": contact.email if contact else None,
@@ -62,9 +63,7 @@ def task_summary(task: Task, language: str) -> dict:
 
 
 def _task_email(task: Task, assignee: StaffUser) -> tuple[str, str, str, str]:
-    from portal.followups import services
-
-    language = services.user_language(assignee)
+    language = user_language(assignee)
     with force_locale(language):
         summary = task_summary(task, language)
     subject, text, html = mail.render_email("followups/email_task", language, name=assignee.name, task=summary)
@@ -83,22 +82,14 @@ def send_task_notification(task: Task, assignee: StaffUser, now: datetime | None
     now = now or utcnow()
     language, subject, text, html = _task_email(task, assignee)
     send_after = now + WAIT_FOR_THE_REST if _waits_for_the_rest(task) else None
-    return mail.enqueue(to=assignee.email, subject=subject, text=text, html=html, kind=TASK_KIND, locale=language, send_after=send_after)
-
-
-def _queued_notification(task: Task, assignee: StaffUser) -> OutboxMessage | None:
-    url = external_url("followups.task", task_id=task.id)
-    return db.session.scalar(
-        select(OutboxMessage)
-        .where(
-            OutboxMessage.kind == TASK_KIND,
-            OutboxMessage.status == MessageStatus.QUEUED,
-            OutboxMessage.to_address == assignee.email,
-            OutboxMessage.text_body.contains(url + "\n", autoescape=True),
-        )
-        .order_by(OutboxMessage.id.desc())
-        .limit(1)
+    return mail.enqueue(
+        to=assignee.email, subject=subject, text=text, html=html, kind=TASK_KIND, locale=language, send_after=send_after, reference=task_reference(task)
     )
+
+
+def task_reference(task: Task) -> str:
+    """How the outbox knows a task's notification (mail.find, replace, cancel)."""
+    return f"{TASK_KIND}:{task.id}"
 
 
 def refresh_task_notification(task: Task, now: datetime | None = None) -> bool:
@@ -108,29 +99,20 @@ def refresh_task_notification(task: Task, now: datetime | None = None) -> bool:
     assignee = task.assignee
     if assignee is None:
         return False
-    message = _queued_notification(task, assignee)
-    if message is None:
-        return False
     now = now or utcnow()
     language, subject, text, html = _task_email(task, assignee)
-    values = {"subject": subject[:300], "text_body": text, "html_body": html, "locale": language}
-    if not _waits_for_the_rest(task):
-        values.update(next_attempt_at=min(message.next_attempt_at, now), due_at=min(message.due_at, now))
-    changed = db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message.id, OutboxMessage.status == MessageStatus.QUEUED)  # not claimed by a worker meanwhile
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.expire(message)
-    return changed.rowcount == 1
+    due_by = None if _waits_for_the_rest(task) else now
+    return mail.replace(task_reference(task), subject=subject, text=text, html=html, locale=language, due_by=due_by)
+
+
+def digest_reference(user: StaffUser, day: date) -> str:
+    """One overdue digest per person and day."""
+    return f"{DIGEST_KIND}:{user.id}:{day.isoformat()}"
 
 
 def send_overdue_digest(user: StaffUser, tasks: list[Task], now: datetime) -> None:
     """One email listing the user's overdue tasks."""
-    from portal.followups import services
-
-    language = services.user_language(user)
+    language = user_language(user)
     with force_locale(language):
         summaries = [task_summary(task, language) for task in tasks]
     _enqueue(
@@ -138,6 +120,7 @@ def send_overdue_digest(user: StaffUser, tasks: list[Task], now: datetime) -> No
         "followups/email_digest",
         DIGEST_KIND,
         language,
+        digest_reference(user, now.date()),
         send_after=now,
         tasks=summaries,
         count=len(summaries),

@@ -6,7 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, SelectMultipleField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from portal.followups.models import ActivityKind, Priority, RuleKind, TaskStatus
+from portal.followups.lists import TaskFilters
+from portal.followups.models import ActivityKind, AlertRule, Priority, RuleKind, TaskStatus
 from portal.web.i18n import lazy_gettext as _l
 from portal.web.inputs import PlainText
 
@@ -29,6 +30,18 @@ class TaskFilterForm(FlaskForm):
     def set_assignees(self, users) -> None:
         self.assignee.choices = [SelectChoice("", _l("Anyone"))] + [SelectChoice(str(u.id), u.name) for u in users]
 
+    def filters(self) -> TaskFilters:
+        """The team view's filters from the validated form."""
+        data = self.data
+        return TaskFilters(
+            statuses=[s for s in (data.get("status") or []) if s in TaskStatus.ALL],
+            overdue=bool(data.get("overdue")),
+            rule_kind=data.get("rule") or None,
+            assignee_id=int(data["assignee"]) if data.get("assignee") else None,
+            account_id=data.get("account") or None,
+            page=data.get("page") or 1,
+        )
+
 
 class StatusForm(FlaskForm):
     status = SelectField(_l("New status"), choices=[SelectChoice(s, label) for s, label in TaskStatus.LABELS.items()], validators=[DataRequired()])
@@ -37,6 +50,9 @@ class StatusForm(FlaskForm):
         validators=[Optional(), Length(max=MAX_TEXT), PlainText()],
         description=_l("Required to resolve or dismiss: what was done and what came of it."),
     )
+
+    def set_statuses(self, statuses) -> None:
+        self.status.choices = [SelectChoice(s, TaskStatus.LABELS[s]) for s in statuses]
 
 
 class ActivityForm(FlaskForm):
@@ -64,6 +80,13 @@ class RuleForm(FlaskForm):
     def set_users(self, users) -> None:
         self.fallback_user_id.choices = [SelectChoice("", _l("Nobody"))] + [SelectChoice(str(u.id), u.name) for u in users]
 
+    @classmethod
+    def for_rule(cls, rule: AlertRule, users) -> RuleForm:
+        """The rule's form filled with its values (a page shows one per rule, hence the prefix)."""
+        form = cls(formdata=None, prefix=f"rule{rule.id}", data=_rule_values(rule))
+        form.set_users(users)
+        return form
+
     def values(self) -> dict:
         return {
             "enabled": self.enabled.data,
@@ -75,3 +98,16 @@ class RuleForm(FlaskForm):
             "notify_email": self.notify_email.data,
             "follow_up_days": self.follow_up_days.data,
         }
+
+
+def _rule_values(rule: AlertRule) -> dict:
+    return {
+        "enabled": rule.enabled,
+        "threshold": rule.threshold,
+        "keywords": "\n".join(rule.keywords or []),
+        "priority": rule.priority,
+        "due_hours": rule.due_hours,
+        "fallback_user_id": str(rule.fallback_user_id) if rule.fallback_user_id else "",
+        "notify_email": rule.notify_email,
+        "follow_up_days": rule.follow_up_days,
+    }

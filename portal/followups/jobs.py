@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from portal.followups import services
+from portal.followups import digest, evaluation, recovery
 from portal.timeutil import utcnow
 from portal.worker import job
 
@@ -39,18 +39,18 @@ def _due(name: str, now: datetime) -> bool:
 def follow_up_surveys(now: datetime | None = None) -> int:
     """Resolved tasks whose follow-up survey is due: invite the contact again."""
     now = now or utcnow()
-    return services.send_due_follow_ups(now) if _due("followup_surveys", now) else 0
+    return recovery.send_due_follow_ups(now) if _due("followup_surveys", now) else 0
 
 
 @job("followup_account_drops")
 def account_drops(now: datetime | None = None) -> int:
     """Accounts with answers in the last days whose NPS fell significantly."""
     now = now or utcnow()
-    return services.check_account_drops(now) if _due("followup_account_drops", now) else 0
+    return evaluation.check_account_drops(now) if _due("followup_account_drops", now) else 0
 
 
 @job("followup_digest")
 def overdue_digest(now: datetime | None = None) -> int:
     """The daily email of overdue tasks, per assignee."""
     now = now or utcnow()
-    return services.send_overdue_digest(now) if _due("followup_digest", now) else 0
+    return digest.send_overdue_digest(now) if _due("followup_digest", now) else 0

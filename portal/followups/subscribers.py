@@ -10,7 +10,7 @@
 
 from portal.auth import services as auth
 from portal.auth.models import Role
-from portal.followups import services
+from portal.followups import evaluation, lists, services, titles
 from portal.reports import dashboard
 from portal.signals import response_recorded
 from portal.surveys import services as surveys
@@ -19,7 +19,7 @@ from portal.web.context import NAVIGATION_COUNTS
 
 @response_recorded.connect
 def _evaluate(response, **_):
-    services.evaluate_response(response)
+    evaluation.evaluate_response(response)
 
 
 if services.open_follow_up_reason not in surveys.SUPPRESSION_CHECKS:
@@ -28,7 +28,7 @@ if services.open_follow_up_reason not in surveys.SUPPRESSION_CHECKS:
 
 def _active_tasks(user) -> int | None:
     """The navigation badge on "Tasks": what needs the user (their own, or all for managers)."""
-    return services.counts_for(user).active
+    return lists.counts_for(user).active
 
 
 NAVIGATION_COUNTS["followups.tasks"] = _active_tasks
@@ -46,14 +46,14 @@ def _dashboard_panel(user, now):
 
     if user.role not in Role.CUSTOMER_FACING or not has_request_context():  # a panel of links: for pages only
         return None
-    counts = services.counts_for(user, now)
+    counts = lists.counts_for(user, now)
     view = "mine" if user.role == Role.ACCOUNT_MANAGER else "team"
     lines = [
         (ngettext("%(num)d active task", "%(num)d active tasks", counts.active), url_for("followups.tasks", view=view)),
         (ngettext("%(num)d overdue", "%(num)d overdue", counts.overdue), url_for("followups.tasks", view="team", overdue="y") if view == "team" else None),
     ]
-    for task in [t for t in services.my_tasks(user, now) if services.is_overdue(t, now)][:5]:
-        lines.append((services.task_title(task), url_for("followups.task", task_id=task.id)))
+    for task in [t for t in lists.my_tasks(user, now) if lists.is_overdue(t, now)][:5]:
+        lines.append((titles.task_title(task), url_for("followups.task", task_id=task.id)))
     return DashboardPanel(title=gettext("Follow-up tasks"), lines=lines, order=10)
 
 

@@ -1,6 +1,6 @@
 """Staff routes of the follow-up tasks, the alert rules and the loop report.
 
-Every task route loads the task through ``services.get_task``, which answers
+Every task route loads the task through ``lists.get_task``, which answers
 None for a task the user may not see: they get a 404, fragments too. Actions
 POST; with htmx they answer the changed parts of the page (the status panel,
 the activity log, the navigation counter out-of-band), without it a 303 back
@@ -15,9 +15,10 @@ from flask_login import current_user
 
 from portal.auth.access import admin_required, customer_staff_required, roles_required
 from portal.auth.models import Role
-from portal.followups import bp, services
-from portal.followups.forms import ActivityForm, AssigneeForm, RuleForm, StatusForm, TaskFilterForm
 from portal.customers.models import TICKET_CATEGORIES
+from portal.followups import bp, lists, loop, taskpage, titles, workflow
+from portal.followups import rules as alert_rules
+from portal.followups.forms import ActivityForm, AssigneeForm, RuleForm, StatusForm, TaskFilterForm
 from portal.followups.models import ActivityKind, Priority, RuleKind, TaskStatus
 from portal.web.rendering import render, see_other, wants_fragment
 
@@ -26,7 +27,7 @@ TASK_PAGE = "followups/task.html"
 
 @bp.app_template_filter("task_title")
 def task_title(task) -> str:
-    return services.task_title(task)
+    return titles.task_title(task)
 
 
 @bp.context_processor
@@ -44,43 +45,43 @@ def labels() -> dict:
 @customer_staff_required
 def tasks():
     form = TaskFilterForm(request.args)
-    form.set_assignees(services.assignable_users())
+    form.set_assignees(workflow.assignable_users())
     if not form.validate():
         return render("followups/tasks.html", "list", form=form, listing=None, status=400)
-    listing = services.task_listing(current_user, request.args.get("view"), services.filters_from(form.data))
+    listing = lists.task_listing(current_user, request.args.get("view"), form.filters())
     return render("followups/tasks.html", "list", form=form, listing=listing)
 
 
 @bp.get("/tasks/<int:task_id>")
 @customer_staff_required
 def task(task_id: int):
-    task = services.get_task(current_user, task_id) or abort(404)
+    task = lists.get_task(current_user, task_id) or abort(404)
     return _task_page(task, "task_panel")
 
 
 @bp.post("/tasks/<int:task_id>/status")
 @customer_staff_required
 def change_status(task_id: int):
-    task = services.get_task(current_user, task_id) or abort(404)
+    task = lists.get_task(current_user, task_id) or abort(404)
     form = StatusForm()
-    return _act(task, form, lambda: services.change_status(task, current_user, form.status.data, form.outcome.data))
+    return _act(task, form, lambda: workflow.change_status(task, current_user, form.status.data, form.outcome.data))
 
 
 @bp.post("/tasks/<int:task_id>/activities")
 @customer_staff_required
 def add_activity(task_id: int):
-    task = services.get_task(current_user, task_id) or abort(404)
+    task = lists.get_task(current_user, task_id) or abort(404)
     form = ActivityForm()
-    return _act(task, form, lambda: services.log_activity(task, current_user, form.kind.data, form.body.data))
+    return _act(task, form, lambda: workflow.log_activity(task, current_user, form.kind.data, form.body.data))
 
 
 @bp.post("/tasks/<int:task_id>/assignee")
 @customer_staff_required
 def reassign(task_id: int):
-    task = services.get_task(current_user, task_id) or abort(404)
+    task = lists.get_task(current_user, task_id) or abort(404)
     form = AssigneeForm()
-    form.set_assignees(services.assignable_users())
-    return _act(task, form, lambda: services.reassign(task, current_user, int(form.assignee_id.data)))
+    form.set_assignees(workflow.assignable_users())
+    return _act(task, form, lambda: workflow.reassign(task, current_user, int(form.assignee_id.data)))
 
 
 def _act(task, form, action):
@@ -89,8 +90,8 @@ def _act(task, form, action):
     if form.validate():
         try:
             action()
-        except services.WorkflowError as error:
-            problem = services.workflow_message(error.code)
+        except workflow.WorkflowError as error:
+            problem = workflow.workflow_message(error.code)
     else:
         problem = _("Please correct the marked fields.")
     if problem:
@@ -102,35 +103,67 @@ def _act(task, form, action):
 
 
 def _task_page(task, blocks, status: int = 200, problem: str | None = None, failed=None):
-    context = services.task_context(task)
-    forms = services.task_forms(task, failed, StatusForm, ActivityForm, AssigneeForm)
-    counts = services.counts_for(current_user)
+    context = taskpage.task_context(task)
+    forms = _task_forms(task, failed)
+    counts = lists.counts_for(current_user)
     return render(TASK_PAGE, blocks, status=status, ctx=context, problem=problem, counts=counts, oob=not isinstance(blocks, str), **forms)
+
+
+def _task_forms(task, failed) -> dict:
+    """The task page's three forms; the one that failed keeps what was typed and its errors."""
+    users = workflow.assignable_users()
+    forms = {"status_form": StatusForm(formdata=None), "activity_form": ActivityForm(formdata=None), "assignee_form": AssigneeForm(formdata=None)}
+    forms["assignee_form"].assignee_id.data = str(task.assignee_id) if task.assignee_id else None
+    if failed is not None:
+        forms[{StatusForm: "status_form", ActivityForm: "activity_form", AssigneeForm: "assignee_form"}[type(failed)]] = failed
+    forms["status_form"].set_statuses(workflow.allowed_statuses(task))
+    forms["assignee_form"].set_assignees(users)
+    return forms
 
 
 @bp.get("/tasks/rules")
 @roles_required(Role.ADMIN, Role.MANAGER)
 def rules():
-    return render("followups/rules.html", "rules", **services.rules_page(RuleForm, current_user.role == Role.ADMIN))
+    return render("followups/rules.html", "rules", **_rules_page(current_user.role == Role.ADMIN))
 
 
 @bp.post("/tasks/rules/<int:rule_id>")
 @admin_required
 def update_rule(rule_id: int):
-    rule = services.get_rule(rule_id) or abort(404)
+    rule = alert_rules.get_rule(rule_id) or abort(404)
     form = RuleForm(prefix=f"rule{rule.id}")
-    form.set_users(services.assignable_users())
-    problem = services.save_rule(rule, current_user, form)
+    form.set_users(workflow.assignable_users())
+    problem = None
+    if form.validate():
+        try:
+            alert_rules.update_rule(rule, current_user, form.values())
+        except workflow.WorkflowError as error:
+            problem = workflow.workflow_message(error.code)
+    else:
+        problem = _("Please correct the marked fields.")
     if problem:
-        return render("followups/rules.html", "rules", status=422, **services.rules_page(RuleForm, True, failed=(rule.id, form, problem)))
+        return render("followups/rules.html", "rules", status=422, **_rules_page(True, failed=(rule.id, form, problem)))
     if wants_fragment():
-        return render("followups/rules.html", "rules", **services.rules_page(RuleForm, True, saved=rule.id))
+        return render("followups/rules.html", "rules", **_rules_page(True, saved=rule.id))
     flash(_("The rule is saved."), "info")
     return see_other(url_for("followups.rules") + f"#rule-{rule.id}")
+
+
+def _rules_page(editable: bool, failed: tuple | None = None, saved: int | None = None) -> dict:
+    """Every rule with its form (admins edit; managers read), and the audit."""
+    users = workflow.assignable_users()
+    entries = []
+    for rule in alert_rules.rules():
+        if failed and failed[0] == rule.id:
+            form, problem = failed[1], failed[2]
+        else:
+            form, problem = RuleForm.for_rule(rule, users), None
+        entries.append({"rule": rule, "form": form, "problem": problem, "saved": saved == rule.id})
+    return {"entries": entries, "editable": editable, "changes": alert_rules.rule_changes(), "users": {u.id: u for u in users}}
 
 
 @bp.get("/reports/loop")
 @customer_staff_required
 def loop_report():
-    period = services.loop_period(request.args.get("from"), request.args.get("to")) or abort(400)
-    return render("followups/loop.html", "loop", report=services.loop_report(period.start, period.end, current_user))
+    period = loop.loop_period(request.args.get("from"), request.args.get("to")) or abort(400)
+    return render("followups/loop.html", "loop", report=loop.loop_report(period.start, period.end, current_user))

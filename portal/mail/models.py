@@ -15,9 +15,10 @@ class MessageStatus:
     SENDING = "sending"  # claimed by a worker; another worker takes it over if the lease runs out
     SENT = "sent"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # withdrawn by the package that queued it, before it went out
 
-    ALL = (QUEUED, SENDING, SENT, FAILED)
-    LABELS = {QUEUED: _l("queued"), SENDING: _l("sending"), SENT: _l("sent"), FAILED: _l("failed")}
+    ALL = (QUEUED, SENDING, SENT, FAILED, CANCELLED)
+    LABELS = {QUEUED: _l("queued"), SENDING: _l("sending"), SENT: _l("sent"), FAILED: _l("failed"), CANCELLED: _l("cancelled")}
 
 
 class OutboxMessage(db.Model):
@@ -27,6 +28,9 @@ class OutboxMessage(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(64))
+    #: What the message is about, in the words of the package that queued it
+    #: ("followup_task:42"): how it finds the message again to replace or cancel it.
+    reference: Mapped[str | None] = mapped_column(String(100), index=True)
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     text_body: Mapped[str] = mapped_column(Text)

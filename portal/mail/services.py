@@ -2,6 +2,10 @@
 
 Callers queue a message with :func:`enqueue` inside their own transaction,
 so the email exists if and only if the change that caused it was committed.
+A caller that may need the message again gives it a ``reference`` of its own
+("followup_task:42") and finds (:func:`find`), rewrites (:func:`replace`) or
+withdraws (:func:`cancel`) it by that reference while it is still queued;
+the rows are the mail package's alone.
 The worker then delivers due messages with :func:`deliver_due`, which
 guarantees:
 
@@ -111,8 +115,10 @@ def enqueue(
     locale: str,
     headers: dict[str, str] | None = None,
     send_after: datetime | None = None,
+    reference: str | None = None,
 ) -> OutboxMessage:
-    """Queue a message in the current transaction (the caller commits)."""
+    """Queue a message in the current transaction (the caller commits); ``reference``
+    names it for :func:`find`, :func:`replace` and :func:`cancel`."""
     _name, address = parseaddr(_check_header("To", to))
     if "@" not in address:
         raise InvalidHeader(f"not an email address: {to!r}")
@@ -124,6 +130,7 @@ def enqueue(
     due_at = send_after or utcnow()
     message = OutboxMessage(
         kind=kind,
+        reference=reference,
         to_address=to,
         subject=subject,
         text_body=text,
@@ -138,6 +145,46 @@ def enqueue(
     db.session.add(message)
     db.session.flush()
     return message
+
+
+def find(reference: str, queued_only: bool = False) -> OutboxMessage | None:
+    """The newest message with this reference (only a still-queued one if asked), or None."""
+    query = select(OutboxMessage).where(OutboxMessage.reference == reference)
+    if queued_only:
+        query = query.where(OutboxMessage.status == MessageStatus.QUEUED)
+    return db.session.scalar(query.order_by(OutboxMessage.id.desc()).limit(1))
+
+
+def replace(reference: str, *, subject: str, text: str, html: str | None, locale: str, due_by: datetime | None = None) -> bool:
+    """Rewrite the newest still-queued message with this reference (a worker may not
+    have claimed it meanwhile); ``due_by`` brings it forward to that time at the latest.
+    False when there is nothing queued to rewrite (sent already, or never queued)."""
+    message = find(reference, queued_only=True)
+    if message is None:
+        return False
+    values = {"subject": " ".join(_check_header("Subject", subject).split())[:300], "text_body": text, "html_body": html, "locale": locale}
+    if due_by is not None:
+        values.update(next_attempt_at=min(message.next_attempt_at, due_by), due_at=min(message.due_at, due_by))
+    changed = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message.id, OutboxMessage.status == MessageStatus.QUEUED)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(message)
+    return changed.rowcount == 1
+
+
+def cancel(reference: str) -> int:
+    """Withdraw every still-queued message with this reference; how many were withdrawn.
+    (What a worker has claimed already goes out.)"""
+    changed = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.reference == reference, OutboxMessage.status == MessageStatus.QUEUED)
+        .values(status=MessageStatus.CANCELLED, claimed_by=None, claimed_until=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    return changed.rowcount
 
 
 def branding() -> dict[str, str]:

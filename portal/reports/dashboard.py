@@ -22,6 +22,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.auth.models import Role, StaffUser
+from portal.courses import services as courses
 from portal.customers import services as customers
 from portal.customers.models import Account, Contact, Ticket
 from portal.extensions import db
@@ -293,8 +294,6 @@ def accounts_at_risk(account_ids: list[int] | None, directory: dict, now: dateti
 
 
 def content_status() -> ContentStatus:
-    from portal.courses import services as courses
-
     catalog = courses.get_catalog()
     all_courses = list(catalog.courses.values())
     return ContentStatus(
@@ -323,14 +322,6 @@ class QuarterNps:
 
 
 @dataclass(frozen=True)
-class CourseCompletion:
-    learners: int
-    started: int
-    completed: int  # learners who completed at least one course
-    rows: list  # (learner, course progress)
-
-
-@dataclass(frozen=True)
 class AccountHealth:
     account: Account
     health: services.Health
@@ -341,7 +332,7 @@ class AccountHealth:
     csat: list[Response]
     comments: list[Response]
     comment_count: int
-    courses: CourseCompletion
+    courses: courses.AccountCourseFigures
     today: date
 
     @property
@@ -389,7 +380,7 @@ def account_health(account: Account, now: datetime | None = None) -> AccountHeal
             select(func.count()).where(Response.account_id == account.id, Response.comment.is_not(None), Response.comment != "")
         )
         or 0,
-        courses=course_completion(account),
+        courses=courses.account_course_figures(account),
         today=now.date(),
     )
 
@@ -422,19 +413,6 @@ def contact_scores(account: Account) -> list[ContactScore]:
     ids = {i for _c, a, b in rows for i in (a, b) if i}
     responses = {r.id: r for r in db.session.scalars(select(Response).where(Response.id.in_(ids)))} if ids else {}
     return [ContactScore(contact, responses.get(nps_id), responses.get(csat_id)) for contact, nps_id, csat_id in rows]
-
-
-def course_completion(account: Account) -> CourseCompletion:
-    from portal.courses import overviews
-
-    learners = overviews.account_progress(account)
-    rows = [(o.learner, progress) for o in learners for progress in o.progress.values()]
-    return CourseCompletion(
-        learners=len(learners),
-        started=sum(1 for o in learners if any(p.started for p in o.progress.values())),
-        completed=sum(1 for o in learners if any(p.complete for p in o.progress.values())),
-        rows=rows,
-    )
 
 
 def account_health_section(account: Account) -> dict:
