@@ -27,9 +27,12 @@ ACCOUNT_TASKS_SHOWN = 20
 
 
 def cancellation_words() -> list[str]:
-    """The words of the enabled keyword rules (the alert rules' cancellation words)."""
-    rules = db.session.scalars(select(AlertRule).where(AlertRule.kind == RuleKind.KEYWORDS, AlertRule.enabled.is_(True)))
-    return sorted({word for rule in rules for word in rule.keywords or []})
+    """The words of the enabled keyword rules (the alert rules' cancellation words); the
+    defaults while no keyword rule was ever made (they are seeded on first use, not on a read)."""
+    rules = list(db.session.scalars(select(AlertRule).where(AlertRule.kind == RuleKind.KEYWORDS)))
+    if not rules:
+        return list(services.DEFAULT_KEYWORDS)
+    return sorted({word for rule in rules if rule.enabled for word in rule.keywords or []})
 
 
 def health_signals(account_ids: list[int] | None, now: datetime) -> dict[int, list[Reason]]:
