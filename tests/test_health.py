@@ -160,3 +160,18 @@ def test_report_api_names_a_bad_compare(client, db, integration, query, reason):
 
 def test_health_statuses_have_labels(app):
     assert [value for value, _label in services.health_choices()] == ["critical", "at_risk", "too_few", "healthy", "unknown"]
+
+
+def test_the_apis_90_day_nps_is_the_account_pages_figure_and_every_nps_names_its_window(client, db, login_as, integration, make_account, make_contact, answer):
+    account = make_account(external_id="CRM-WIN", name="Fenster AG")
+    old, recent = make_contact(account=account), make_contact(account=account)
+    answer(old, nps=2, days_ago=200)  # in the 730 days, not in the 90
+    answer(recent, nps=10, days_ago=10)
+    data = client.get("/api/v1/accounts/CRM-WIN/satisfaction", headers=auth(integration)).json
+    assert (data["nps_90_days"]["nps"], data["nps_90_days"]["responses"]) == (100.0, 1)
+    assert (data["nps_730_days"]["nps"], data["nps_730_days"]["responses"]) == (0.0, 2) and data["nps"] == 0.0
+    assert [q["responses"] for q in data["trend"]] == [0, 1, 0, 1]  # each period's account NPS, as on the page
+    health = services.account_health(account)
+    assert health.nps.nps == data["nps_90_days"]["nps"] and health.nps.responses == data["nps_90_days"]["responses"]
+    page = login_as(Role.MANAGER).get(f"/staff/accounts/{account.id}").get_data(as_text=True)
+    assert "Account NPS, last 90 days: 100.0" in page

@@ -38,7 +38,6 @@ from portal.reports.metrics import (
     NpsFigures,
     csat_score,
     nps_change,
-    nps_score,
     response_rate,
 )
 from portal.reports.models import COUNT_COLUMNS, CSAT_SCORES, NO_CATEGORY, NPS_SCORES, ReportCell, ReportChunk
@@ -588,9 +587,10 @@ def _ticket_response(response: Response) -> dict:
 
 
 def account_satisfaction(external_id: str, now: datetime | None = None) -> dict | None:
-    """An account's NPS (each contact's latest score counts once), its trend over
-    the last four quarters, CSAT of the last 90 days and recent comments, as the
-    CRM reads them; None for an unknown account."""
+    """An account's NPS (each contact's latest score counts once) over the last 90
+    days (the account page's figure) and 730 days, its trend over the last four
+    90-day periods (each the same account NPS), CSAT of the last 90 days and recent
+    comments, as the CRM reads them; None for an unknown account."""
     account = customers.account_by_external_id(external_id)
     if account is None:
         return None
@@ -603,11 +603,14 @@ def account_satisfaction(external_id: str, now: datetime | None = None) -> dict 
     latest_nps = {r.contact_id: r for r in responses if r.nps_score is not None}  # later answers replace earlier ones
     recent_csat = [r.csat_score for r in responses if r.csat_score is not None and r.created_at >= now - QUARTER]
     comments = [r for r in reversed(responses) if r.comment][:10]
+    two_years = _windowed(NpsFigures.of(r.nps_score for r in latest_nps.values()), now - ACCOUNT_HISTORY, now)
     return {
         "account": account.external_id,
-        "nps": nps_score([r.nps_score for r in latest_nps.values()]),
+        "nps": two_years["nps"],  # kept for older clients: the same figure as nps_730_days.nps
+        "nps_90_days": _windowed(account_nps(account.id, now - QUARTER, now), now - QUARTER, now),
+        "nps_730_days": two_years,
         "contacts": _contact_scores(account, latest_nps),
-        "trend": _quarters(responses, now),
+        "trend": [_windowed(account_nps(account.id, start, end), start, end) for start, end in _quarter_bounds(now)],
         "csat_90_days": {"csat": csat_score(recent_csat), "responses": len(recent_csat)},
         "recent_comments": [{"text": r.comment, "nps": r.nps_score, "csat": r.csat_score, "answered_at": _iso(r.created_at)} for r in comments],
     }
@@ -627,14 +630,14 @@ def _contact_scores(account: Account, latest_nps: dict[int, Response]) -> list[d
     ]
 
 
-def _quarters(responses: list[Response], now: datetime) -> list[dict]:
-    """NPS of each of the last four 90-day periods, oldest first."""
-    quarters = []
-    for back in range(3, -1, -1):
-        start, end = now - QUARTER * (back + 1), now - QUARTER * back
-        scores = [r.nps_score for r in responses if r.nps_score is not None and start <= r.created_at < end]
-        quarters.append({"from": _iso(start), "to": _iso(end), "nps": nps_score(scores), "responses": len(scores)})
-    return quarters
+def _quarter_bounds(now: datetime) -> list[tuple[datetime, datetime]]:
+    """The last four 90-day periods, oldest first (as the account page's trend)."""
+    return [(now - QUARTER * (back + 1), now - QUARTER * back) for back in range(3, -1, -1)]
+
+
+def _windowed(figures: NpsFigures, start: datetime, end: datetime) -> dict:
+    """An account NPS with the window it covers, as the read API names it."""
+    return {"from": _iso(start), "to": _iso(end), **{k: v for k, v in figures.as_dict().items() if k in ("nps", "responses", "ci_low", "ci_high", "small_sample")}}
 
 
 def query_for(user: StaffUser, args, today: date | None = None) -> ReportQuery:
