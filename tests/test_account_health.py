@@ -13,7 +13,7 @@ from markupsafe import escape
 from portal.auth.models import Role
 from portal.customers import services as customers
 from portal.reports import dashboard
-from portal.reports.services import HEALTH_RULE
+from portal.reports.health import HEALTH_RULE
 from portal.surveys.models import InvitationStatus, Response
 from portal.timeutil import utcnow
 from tests.access_roles import HTMX

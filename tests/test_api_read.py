@@ -41,6 +41,11 @@ def test_account_satisfaction(client, integration, make_invitation, make_contact
     assert data["nps"] == round(100 * (2 - 1) / 3, 1)
     assert len(data["contacts"]) == 3 and {c["category"] for c in data["contacts"]} == {"promoter", "detractor"}
     assert data["trend"][-1]["responses"] == 3
+    # Every NPS names its window; the 90 days are the account page's "Account NPS, last 90 days".
+    assert data["nps_90_days"]["nps"] == data["nps_730_days"]["nps"] == data["nps"] == 33.3
+    assert data["nps_90_days"]["responses"] == 3 and data["nps_90_days"]["small_sample"] is True
+    assert data["nps_90_days"]["to"] == data["nps_730_days"]["to"] == data["trend"][-1]["to"] == data["trend"][-1]["to"]
+    assert data["nps_90_days"]["from"] == data["trend"][-1]["from"] and data["trend"][-1]["nps"] == 33.3
     assert {c["text"] for c in data["recent_comments"]} == {"Top Support", "Zu viele Ausfälle"}
 
 

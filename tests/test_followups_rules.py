@@ -139,16 +139,19 @@ def test_account_drop_is_never_matched_on_one_answer():
 
 
 def test_a_fall_must_be_significant_not_just_large():
-    before = NpsFigures(responses=20, promoters=14, passives=4, detractors=2)
-    fell = NpsFigures(responses=20, promoters=4, passives=6, detractors=10)
+    before = NpsFigures(responses=30, promoters=21, passives=6, detractors=3)
+    fell = NpsFigures(responses=30, promoters=6, passives=9, detractors=15)
     assert alert_rules.is_significant_drop(before, fell)
+    # The same shares from 20 answers each: under 30 a period never makes a fall significant.
+    assert not alert_rules.is_significant_drop(NpsFigures(20, 14, 4, 2), NpsFigures(20, 4, 6, 10))
     # The same fall in points from three answers each is not significant.
     assert not alert_rules.is_significant_drop(NpsFigures(3, 2, 1, 0), NpsFigures(3, 1, 0, 2))
     assert not alert_rules.is_significant_drop(fell, before)  # a rise
     assert not alert_rules.is_significant_drop(NpsFigures(0, 0, 0, 0), fell)
     # One promoter before, one detractor now: "unanimous" periods, but one answer each proves nothing.
     assert not alert_rules.is_significant_drop(NpsFigures(1, 1, 0, 0), NpsFigures(1, 0, 0, 1))
-    assert alert_rules.is_significant_drop(NpsFigures(3, 3, 0, 0), NpsFigures(3, 0, 0, 3))
+    # Three unanimous answers a side: no variance at all, yet still too few to call it real.
+    assert not alert_rules.is_significant_drop(NpsFigures(3, 3, 0, 0), NpsFigures(3, 0, 0, 3))
 
 
 # --- tasks from answers ---------------------------------------------------------------------------
@@ -282,8 +285,8 @@ def history(db, make_contact, account, scores, days_ago):
 def test_a_significant_fall_of_the_account_nps_makes_one_account_task(db, make_account, make_contact, make_staff):
     manager = make_staff(role=Role.ACCOUNT_MANAGER)
     account = make_account(name="Nordlicht Hotel GmbH", account_manager_id=manager.id)
-    history(db, make_contact, account, [10, 9, 9, 10, 9, 8, 9, 10, 9, 9, 10, 9], days_ago=120)
-    history(db, make_contact, account, [2, 3, 5, 4, 6, 1, 7, 3, 4, 2, 5, 9], days_ago=10)
+    history(db, make_contact, account, [10, 9, 9, 10, 9, 8, 9, 10, 9, 9, 10, 9] * 3, days_ago=120)  # 30 answers a side at least
+    history(db, make_contact, account, [2, 3, 5, 4, 6, 1, 7, 3, 4, 2, 5, 9] * 3, days_ago=10)
     task = evaluation.check_account_drop(account)
     db.session.commit()
     assert task is not None and task.rule_kinds == [RuleKind.ACCOUNT_DROP] and task.response_id is None
@@ -305,8 +308,8 @@ def test_a_large_but_not_significant_fall_makes_no_account_task(db, make_account
 
 def test_an_answer_checks_its_accounts_trend(db, make_account, make_contact, answered):
     account = make_account()
-    history(db, make_contact, account, [10, 9, 9, 10, 9, 9, 10, 9, 9, 10], days_ago=120)
-    history(db, make_contact, account, [2, 3, 5, 4, 1, 3, 4, 2, 5], days_ago=10)
+    history(db, make_contact, account, [10, 9, 9, 10, 9, 9, 10, 9, 9, 10] * 3, days_ago=120)
+    history(db, make_contact, account, [2, 3, 5, 4, 1, 3, 4, 2, 5] * 3 + [3, 2], days_ago=10)
     answered(8, contact=make_contact(account))  # a passive: no task of its own, but the account's fall shows
     assert count(db, Task, Task.open_drop_account_id == account.id) == 1
     assert evaluation.check_account_drops() == 0  # the hourly job finds it open already

@@ -37,13 +37,6 @@ def reference_interval(scores: list[int]) -> tuple[float, float]:
     return max(-100.0, (nps - 1.96 * se) * 100), min(100.0, (nps + 1.96 * se) * 100)
 
 
-def reference_variance(scores: list[int]) -> float:
-    n = len(scores)
-    p = sum(1 for s in scores if s >= 9) / n
-    d = sum(1 for s in scores if s <= 6) / n
-    return p + d - (p - d) ** 2
-
-
 @given(nps_scores)
 def test_nps_counts_and_score_match_the_definition(scores):
     figures = NpsFigures.of(scores)
@@ -81,26 +74,57 @@ def test_interval_known_values():
     assert NpsFigures.of([]).as_dict()["ci_low"] is None
 
 
+def reference_change_interval(before, after):
+    """The interval of the difference by hand: adjusted Wald for each period, variances add."""
+    def adjusted(scores):
+        n = len(scores) + 3
+        p = (sum(1 for s in scores if s >= 9) + 0.75) / n
+        d = (sum(1 for s in scores if s <= 6) + 0.75) / n
+        return p - d, (p + d - (p - d) ** 2) / n
+
+    (c1, v1), (c2, v2) = adjusted(before), adjusted(after)
+    half = 1.96 * math.sqrt(v1 + v2)
+    return max(-200, 100 * (c2 - c1 - half)), min(200, 100 * (c2 - c1 + half))
+
+
 @given(nps_scores.filter(bool), nps_scores.filter(bool))
-def test_change_z_test_matches_the_definition(before, after):
+def test_change_is_significant_only_when_its_interval_excludes_zero_with_30_answers_each(before, after):
     change = nps_change(NpsFigures.of(before), NpsFigures.of(after))
-    delta = float(reference_nps(after) - reference_nps(before)) / 100
-    assert abs(change.delta - round(100 * delta, 1)) <= 0.1 + 1e-9  # halfway values may round either way in binary floats
-    spread = math.sqrt(reference_variance(before) / len(before) + reference_variance(after) / len(after))
-    if spread == 0:
-        assert change.significant is (delta != 0)
-    else:
-        z = delta / spread
-        assert change.z == round(z, 2)
-        assert change.significant is (abs(z) >= 1.96)
+    delta = float(reference_nps(after) - reference_nps(before))
+    assert abs(change.delta - delta) <= 0.1 + 1e-9  # each NPS is rounded to one decimal first
+    low, high = reference_change_interval(before, after)
+    assert abs(change.low - low) <= 0.05 + 1e-9 and abs(change.high - high) <= 0.05 + 1e-9
+    enough = len(before) >= 30 and len(after) >= 30
+    assert change.significant is (enough and not change.low <= 0 <= change.high)
+
+
+def test_change_known_values():
+    # Zero variance in both periods (30 promoters, then 30 detractors): by hand, n' = 33,
+    # c = ±(30.75 − 0.75)/33 = ±0.90909, Var = (31.5/33 − 0.90909²)/33 = 0.0038818 each,
+    # half = 1.96·√0.0077636 = 0.17270: −181.8 ± 17.3 → −199.1 … −164.5. Significant.
+    change = nps_change(NpsFigures.of([10] * 30), NpsFigures.of([0] * 30))
+    assert (change.delta, change.low, change.high, change.significant) == (-200.0, -199.1, -164.5, True)
+    # The issue's case: one promoter, then one passive. Var 0.140625 and 0.09375, half 0.9489:
+    # −25 ± 94.9 → −119.9 … 69.9, and n < 30 anyway: not significant, and says why.
+    change = nps_change(NpsFigures.of([10]), NpsFigures.of([8]))
+    assert (change.delta, change.low, change.high, change.significant, change.why) == (-100.0, -119.9, 69.9, False, "too_few")
+    # 20 unanimous answers each: the interval excludes 0, but 20 < 30 answers never count.
+    change = nps_change(NpsFigures.of([10] * 20), NpsFigures.of([0] * 20))
+    assert change.high < 0 and not change.significant and change.why == "too_few"
+    # A real fall with variance: 60 promoters + 40 passives, then 60 detractors + 40 passives.
+    # n' = 103, c = ±59.25/103·... = ±0.58252, Var = (61.5/103 − 0.58252²)/103 = 0.0025025 each,
+    # half = 1.96·√0.0050049 = 0.13866: −116.5 ± 13.9 → −130.4 … −102.6.
+    change = nps_change(NpsFigures.of([10] * 60 + [8] * 40), NpsFigures.of([3] * 60 + [8] * 40))
+    assert (change.delta, change.low, change.high, change.significant, change.why) == (-120.0, -130.4, -102.6, True, None)
+    # 30 answers each, 20 points lower, but the interval −55.5 … 19.1 contains 0: could be chance.
+    change = nps_change(NpsFigures.of([10] * 15 + [8] * 10 + [3] * 5), NpsFigures.of([10] * 12 + [8] * 10 + [3] * 8))
+    assert (change.delta, change.low, change.high, change.significant, change.why) == (-20.0, -55.5, 19.1, False, "could_be_chance")
 
 
 def test_change_needs_answers_on_both_sides():
-    assert nps_change(NpsFigures.of([]), NpsFigures.of([10])).significant is False
-    # 100 promoters-heavy answers against 100 detractor-heavy ones is a real fall.
-    assert nps_change(NpsFigures.of([10] * 60 + [8] * 40), NpsFigures.of([3] * 60 + [8] * 40)).significant
-    # One answer either way is noise.
-    assert not nps_change(NpsFigures.of([10, 6, 8]), NpsFigures.of([6, 10, 8, 6])).significant
+    change = nps_change(NpsFigures.of([]), NpsFigures.of([10]))
+    assert change.significant is False and change.delta is None and change.why == "no_answers"
+    assert change.as_dict() == {"change": None, "change_ci_low": None, "change_ci_high": None, "significant": False}
 
 
 @given(csat_scores)

@@ -69,13 +69,17 @@ def test_nps_against_the_90_days_before_with_trend_and_response_rate(db, login_a
 
     board = dashboard.dashboard_for(login_as(Role.MANAGER).user)
     assert board.nps == NpsFigures(4, 3, 0, 1) and board.nps.nps == 50.0
-    assert board.previous.nps == -100.0 and board.change.delta == 150.0 and board.change.significant
+    # By hand: adjusted Wald −57.1 (Var 0.0656) before, 28.6 (Var 0.1006) now: +85.7 ± 79.9 → 5.8 … 165.6.
+    # The interval excludes 0, but four answers a side are too few to call it significant.
+    assert board.previous.nps == -100.0 and board.change.delta == 150.0
+    assert (board.change.low, board.change.high, board.change.significant, board.change.why) == (5.8, 165.6, False, "too_few")
     assert board.sent == 4 and board.answered == 4 and board.rate == 100.0
     assert [p.value for p in board.trend.points if p.value is not None] == [-100.0, 50.0]
 
     html = login_as(Role.MANAGER).get(URL).get_data(as_text=True)
     assert "All customers" in html and "Your customers" not in html
-    assert "+150.0" in html and "significant change" in html and "100.0 %" in html
+    assert "+150.0" in html and "too few answers to tell" in html and "significant change" not in html and "100.0 %" in html
+    assert "95 % interval of the change 5.8 to 165.6" in html
     svg = re.search(r"<svg.*?</svg>", html, re.DOTALL).group(0)
     assert "<title" in svg and "<desc" in svg and "<polyline" in svg
     assert "Show the numbers" in html  # the same numbers as a table
@@ -121,22 +125,30 @@ def test_comments_detractors_first_and_plain_text(db, login_as, make_contact, an
     assert html.index("zu langsam") < html.index("Alles super") < html.index("Ganz ok") and "Zu alt" not in html
 
 
-def test_accounts_at_risk_lowest_and_falling_first_linking_to_the_account(db, login_as, make_account, make_contact, answer):
-    healthy, falling, critical = (make_account(name=n) for n in ("Gesund GmbH", "Fallend GmbH", "Kritisch GmbH"))
+def test_accounts_at_risk_say_why_and_a_fall_from_few_answers_is_not_a_risk(db, login_as, make_account, make_contact, answer):
+    healthy, falling, detractors, renewing = (make_account(name=n) for n in ("Gesund GmbH", "Fallend GmbH", "Kritiker GmbH", "Verlängert GmbH"))
+    renewing.contract_renewal_on = utcnow().date() + timedelta(days=30)
     for _ in range(3):
         answer(make_contact(account=healthy), nps=10)
-        answer(make_contact(account=critical), nps=2)
+        answer(make_contact(account=detractors), nps=2)
+    answer(make_contact(account=renewing), nps=4)
     falling_contacts = [make_contact(account=falling) for _ in range(5)]
     for c in falling_contacts:
         answer(c, nps=10, days_ago=120)
-    for c, score in zip(falling_contacts, [10, 10, 10, 8, 8], strict=True):  # NPS 60: fell by 40
+    for c, score in zip(falling_contacts, [10, 10, 10, 8, 8], strict=True):  # NPS 60: fell by 40, from five answers
         answer(c, nps=score, days_ago=5)
     rebuild(db)
 
     board = dashboard.dashboard_for(login_as(Role.MANAGER).user)
-    assert [(a.name, a.health.status) for a in board.at_risk] == [("Kritisch GmbH", "critical"), ("Fallend GmbH", "at_risk")]
+    # A detractor while the contract renews within 90 days is critical; detractors alone are at risk;
+    # the fall from five answers could be chance, and three promoters are too few to call healthy.
+    assert [(a.name, a.health.status) for a in board.at_risk] == [("Verlängert GmbH", "critical"), ("Kritiker GmbH", "at_risk")]
+    reasons = [r.text for r in board.at_risk[1].health.reasons]
+    assert reasons == ["3 of 3 contacts gave a detractor score (0–6) as their latest answer."]
     html = login_as(Role.MANAGER).get(URL).get_data(as_text=True)
-    assert f'href="/staff/accounts/{critical.id}"' in html and "Gesund GmbH" not in html.split("risk-title")[1].split("</section>")[0]
+    risk = html.split('id="risk-title"')[1].split("</section>")[0]
+    assert f'href="/staff/accounts/{detractors.id}"' in risk and "Gesund GmbH" not in risk and "Fallend GmbH" not in risk
+    assert "The contract renews in 30 days." in risk and "3 of 3 contacts gave a detractor score" in risk
 
 
 def test_panels_of_other_packages_show_only_when_registered(login_as, monkeypatch):

@@ -101,6 +101,8 @@ def test_every_report_view_exports_the_page_figures(history, login_as, view):
         nord = next(dict(zip(rows[0], row, strict=True)) for row in rows[1:] if row[:2] == ["region", "Nord"])
         segment = next(s for s in overview.segments["region"] if s.group == "Nord")
         assert int(nord["responses"]) == segment.now.responses and float(nord["nps"]) == segment.now.nps
+        # the significance comes with the interval that backs it
+        assert (float(nord["change_ci_low"]), float(nord["change_ci_high"])) == (segment.change.low, segment.change.high)
     elif view == "distribution":
         total = dict(zip(rows[0], rows[-1], strict=True))
         assert [int(total[str(score)]) for score in range(11)] == [n for _score, n in overview.distribution]

@@ -30,6 +30,7 @@ class AccountFilters:
     region: str = ""
     service_type: str = ""
     account_manager_id: int | None = None
+    health: str = ""
     page: int = 1
 
 
@@ -68,8 +69,34 @@ def search_accounts(user: StaffUser, filters: AccountFilters) -> Page[Account]:
         )
     if filters.account_manager_id:
         query = query.where(Account.account_manager_id == filters.account_manager_id)
+    if filters.health and HEALTH_SOURCES:
+        ids = list(db.session.scalars(query.with_only_columns(Account.id)))
+        health = accounts_health(ids)
+        query = query.where(Account.id.in_([i for i in ids if health[i].status == filters.health]))
     query = query.order_by(func.lower(Account.name), Account.id)
     return paginate(query, filters.page, ACCOUNTS_PER_PAGE)
+
+
+@dataclass(frozen=True)
+class HealthSource:
+    """How healthy accounts are, from the package that knows (reports, from its subscribers.py):
+    ``of`` maps account ids to a health (``status``, ``label``, ``reasons``) for every id given,
+    ``choices`` lists the statuses and their labels for the accounts list's filter."""
+
+    of: Callable[[list[int]], dict[int, Any]]
+    choices: Callable[[], list[tuple[str, str]]]
+
+
+HEALTH_SOURCES: list[HealthSource] = []
+
+
+def accounts_health(account_ids: list[int]) -> dict[int, Any]:
+    """The health of these accounts; empty while no package offers it."""
+    return HEALTH_SOURCES[0].of(account_ids) if HEALTH_SOURCES else {}
+
+
+def health_choices() -> list[tuple[str, str]] | None:
+    return HEALTH_SOURCES[0].choices() if HEALTH_SOURCES else None
 
 
 def regions() -> list[str]:

@@ -17,11 +17,11 @@ from portal.web.rendering import render, wants_fragment
 @customer_staff_required
 def accounts():
     form = AccountFilterForm(request.args)
-    form.set_choices(*services.account_filter_choices(current_user))
+    form.set_choices(*services.account_filter_choices(current_user), services.health_choices())
     if not form.validate():
-        return render("customers/accounts.html", "results", form=form, page=None, status=400)
+        return render("customers/accounts.html", "results", form=form, page=None, health={}, status=400)
     page = services.search_accounts(current_user, form.filters())
-    return render("customers/accounts.html", "results", form=form, page=page)
+    return render("customers/accounts.html", "results", form=form, page=page, health=services.accounts_health([a.id for a in page.items]))
 
 
 @bp.context_processor

@@ -10,8 +10,9 @@
 
 from portal.auth import services as auth
 from portal.auth.models import Role
-from portal.followups import evaluation, lists, services, titles
-from portal.reports import dashboard
+from portal.customers import services as customers
+from portal.followups import account_signals, evaluation, lists, services, titles
+from portal.reports import dashboard, health
 from portal.signals import response_recorded
 from portal.surveys import services as surveys
 from portal.web.context import NAVIGATION_COUNTS
@@ -58,3 +59,9 @@ def _dashboard_panel(user, now):
 
 
 dashboard.DASHBOARD_PANELS.append(_dashboard_panel)
+
+# An account's health reads cancellation words and open tasks; its page lists its tasks.
+if account_signals.health_signals not in health.HEALTH_SIGNALS:
+    health.HEALTH_SIGNALS.append(account_signals.health_signals)
+if account_signals.account_tasks_section not in customers.ACCOUNT_SECTIONS:
+    customers.ACCOUNT_SECTIONS.append(account_signals.account_tasks_section)

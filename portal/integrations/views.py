@@ -108,7 +108,6 @@ def report_view(metric: str):
     if metric not in METRICS:
         return _error(404, "metric", f"must be one of {', '.join(METRICS)}")
     try:
-        query = ReportQuery.from_args(request.args)
+        return jsonify(reports.report(metric, ReportQuery.from_args(request.args), compare=request.args.get("compare", "").strip() or None))
     except ParameterError as error:
         return _error(400, error.name, error.message)
-    return jsonify(reports.report(metric, query))

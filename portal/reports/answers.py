@@ -26,8 +26,10 @@ PER_PAGE = 25
 #: Answers are counted up to this many ("10000+"), so a list over a wide period stays fast.
 COUNT_CAP = 10_000
 MAX_SEARCH = 100
-#: Score groups a list can be narrowed to.
-GROUPS = ("promoter", "passive", "detractor", "satisfied", "unsatisfied")
+#: Score groups a list can be narrowed to: "nps" and "csat" are every answer to that question.
+GROUPS = ("nps", "promoter", "passive", "detractor", "csat", "satisfied", "unsatisfied")
+#: One score a list can be narrowed to (the answers behind one bar of a distribution).
+SCORES = {"nps_score": range(0, 11), "csat_score": range(1, 6)}
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class AnswerFilters:
     with_comment: bool = False
     period: str | None = None  # narrows the query's dates to a period key (2026-11, 2026-W47, 2026-Q4)
     page: int = 1
+    nps_score: int | None = None
+    csat_score: int | None = None
 
     @classmethod
     def from_args(cls, args: Mapping) -> AnswerFilters:
@@ -49,7 +53,18 @@ class AnswerFilters:
         page = args.get("page") or "1"
         if not page.isdigit() or not 1 <= int(page) <= 1_000_000:
             raise ParameterError("page", "must be a page number")
-        return cls(group, search, args.get("comments") in ("1", "y", "on"), (args.get("period") or "").strip() or None, int(page))
+        scores = {}
+        for name, allowed in SCORES.items():
+            value = (args.get(name) or "").strip()
+            if value and (not value.isdigit() or int(value) not in allowed):
+                raise ParameterError(name, f"must be a score from {allowed.start} to {allowed.stop - 1}")
+            scores[name] = int(value) if value else None
+        return cls(group, search, args.get("comments") in ("1", "y", "on"), (args.get("period") or "").strip() or None, int(page), **scores)
+
+    def args(self) -> dict:
+        """The query-string arguments of these filters (without the page), for links and exports."""
+        values = {"group": self.group, "q": self.search or None, "comments": "1" if self.with_comment else None, "period": self.period}
+        return {**values, "nps_score": self.nps_score, "csat_score": self.csat_score}
 
 
 def period_range(period: str) -> tuple[date, date] | None:
@@ -104,6 +119,8 @@ def _statement(query: ReportQuery, filters: AnswerFilters) -> Select:
             conditions.append(Response.ticket_id.is_(None))
         statement = statement.where(or_(*conditions))
     group = {
+        "nps": Response.nps_score.is_not(None),
+        "csat": Response.csat_score.is_not(None),
         "promoter": Response.nps_score >= NPS_PROMOTER_MIN,
         "passive": and_(Response.nps_score >= NPS_PASSIVE_MIN, Response.nps_score < NPS_PROMOTER_MIN),
         "detractor": Response.nps_score < NPS_PASSIVE_MIN,
@@ -112,6 +129,10 @@ def _statement(query: ReportQuery, filters: AnswerFilters) -> Select:
     }.get(filters.group)
     if group is not None:
         statement = statement.where(group)
+    if filters.nps_score is not None:
+        statement = statement.where(Response.nps_score == filters.nps_score)
+    if filters.csat_score is not None:
+        statement = statement.where(Response.csat_score == filters.csat_score)
     if filters.with_comment or filters.search:
         statement = statement.where(Response.comment.is_not(None), Response.comment != "")
     if filters.search:

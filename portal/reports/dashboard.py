@@ -27,6 +27,7 @@ from portal.customers import services as customers
 from portal.customers.models import Account, Contact, Ticket
 from portal.extensions import db
 from portal.reports import services
+from portal.reports.health import Health, HealthStatus
 from portal.reports.metrics import Change, NpsFigures, nps_change
 from portal.reports.models import ReportCell
 from portal.reports.query import MAX_DAYS, ReportQuery
@@ -126,7 +127,7 @@ class View:
 class AtRisk:
     account_id: int
     name: str
-    health: services.Health
+    health: Health
 
 
 @dataclass(frozen=True)
@@ -275,21 +276,15 @@ def latest_comments(account_ids: list[int] | None, since: datetime) -> list[Resp
     return (detractors + others)[:COMMENTS_SHOWN]
 
 
-_HEALTH_ORDER = {services.HealthStatus.CRITICAL: 0, services.HealthStatus.AT_RISK: 1}
-
-
 def accounts_at_risk(account_ids: list[int] | None, directory: dict, now: datetime) -> list[AtRisk]:
-    """Accounts whose health is critical or at risk: critical first, then the lowest NPS, then the steepest fall."""
-    period = timedelta(days=PERIOD_DAYS)
-    current = services.accounts_nps(account_ids, now - period, now)
-    before = services.accounts_nps(account_ids, now - 2 * period, now - period)
-    empty = NpsFigures(0, 0, 0, 0)
-    found = []
-    for account_id, figures in current.items():
-        health = services.health_of(figures, before.get(account_id, empty))
-        if health.status in _HEALTH_ORDER and account_id in directory:
-            found.append(AtRisk(account_id, directory[account_id].name, health))
-    found.sort(key=lambda a: (_HEALTH_ORDER[a.health.status], a.health.nps.nps, a.health.change.delta or 0, a.name))
+    """Accounts whose health is critical or at risk (:mod:`portal.reports.health`, every signal):
+    critical first, then the most reasons, then the lowest NPS."""
+    found = [
+        AtRisk(account_id, directory[account_id].name, health)
+        for account_id, health in services.accounts_health(account_ids, now).items()
+        if health.at_risk and account_id in directory
+    ]
+    found.sort(key=lambda a: (HealthStatus.ORDER[a.health.status], -len(a.health.reasons), a.health.nps.nps if a.health.nps.nps is not None else 101, a.name))
     return found[:AT_RISK_SHOWN]
 
 
@@ -324,7 +319,7 @@ class QuarterNps:
 @dataclass(frozen=True)
 class AccountHealth:
     account: Account
-    health: services.Health
+    health: Health
     renewal_days: int | None
     contacts: list[ContactScore]
     quarters: list[QuarterNps]
@@ -353,7 +348,7 @@ def account_health(account: Account, now: datetime | None = None) -> AccountHeal
     renewal = account.contract_renewal_on
     return AccountHealth(
         account=account,
-        health=services.health_of(quarters[-1].nps, quarters[-2].nps),
+        health=services.account_health(account, now),
         renewal_days=(renewal - now.date()).days if renewal else None,
         contacts=contact_scores(account),
         quarters=quarters,

@@ -104,12 +104,12 @@ def report_rows(view: str, query: ReportQuery) -> tuple[list[str], list[list]]:
         return header, rows
     if view == "segments":
         overview = services.overview(query)
-        header = ["dimension", "group", "label", "responses", "nps", "ci_low", "ci_high", "small_sample", "previous_responses", "previous_nps", "change", "significant"]
+        header = ["dimension", "group", "label", "responses", "nps", "ci_low", "ci_high", "small_sample", "previous_responses", "previous_nps", "change", "significant", "change_ci_low", "change_ci_high"]
         rows = []
         for dimension, segments in overview.segments.items():
             for s in segments:
                 low, high = s.now.interval
-                rows.append([dimension, s.group or "", s.label, s.now.responses, s.now.nps, low, high, s.now.small_sample, s.before.responses, s.before.nps, s.change.delta, s.change.significant])
+                rows.append([dimension, s.group or "", s.label, s.now.responses, s.now.nps, low, high, s.now.small_sample, s.before.responses, s.before.nps, s.change.delta, s.change.significant, s.change.low, s.change.high])
         return header, rows
     data = services.report(view, query)
     figure_names = [k for k in data["total"] if k != "counts"]

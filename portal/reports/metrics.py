@@ -8,9 +8,13 @@
   answers in all), then Var = (p + d − (p − d)²) / n' and the interval is
   NPS ± 1.96·√Var·100, clipped to −100…100. It stays sensible for small n,
   where the plain Wald interval collapses to a point.
-- A change between two periods is significant at 95 % when
-  |z| = |ΔNPS| / √(Var₁/n₁ + Var₂/n₂) ≥ 1.96 (both on the −1…1 scale), with
-  the unadjusted variances (p + d − (p − d)²) of each period.
+- A change between two periods: ΔNPS = NPS now − NPS before. Its 95 %
+  interval takes the adjusted-Wald centre and variance of each period (as
+  above; the variances add): (c₂ − c₁) ± 1.96·√(Var₁/n₁' + Var₂/n₂')·100,
+  clipped to −200…200. The change is significant only when that interval
+  excludes 0 and both periods have at least 30 answers: below that, one or
+  two answers would decide (two unanimous periods of one answer each have no
+  variance at all, and "any difference is certain" would be nonsense).
 - CSAT: the share of 4–5 answers on the 1–5 scale, and the mean.
 """
 
@@ -53,14 +57,6 @@ class NpsFigures:
         return round(100 * (self.promoters - self.detractors) / self.responses, 1)
 
     @property
-    def variance(self) -> float | None:
-        """Var of one answer on the −1…1 scale: p + d − (p − d)²."""
-        if not self.responses:
-            return None
-        p, d = self.promoters / self.responses, self.detractors / self.responses
-        return p + d - (p - d) ** 2
-
-    @property
     def interval(self) -> tuple[float, float]:
         """The adjusted-Wald 95 % interval, in NPS points, one decimal."""
         n = self.responses + 3
@@ -90,23 +86,45 @@ class NpsFigures:
 
 @dataclass(frozen=True)
 class Change:
-    """NPS now against before: the difference in points, z, and whether it is real at 95 %."""
+    """NPS now against before: the difference in points, its 95 % interval, and whether it is real.
+
+    ``why`` says why a change is not significant: ``"no_answers"`` (a period has
+    none), ``"too_few"`` (a period has fewer than 30), ``"could_be_chance"`` (the
+    interval contains 0); ``None`` when it is significant."""
 
     delta: float | None
-    z: float | None
+    low: float | None
+    high: float | None
     significant: bool
+    why: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"change": self.delta, "change_ci_low": self.low, "change_ci_high": self.high, "significant": self.significant}
+
+
+def _adjusted(figures: NpsFigures) -> tuple[float, float]:
+    """The adjusted-Wald centre (−1…1) of a period and the variance of that centre."""
+    n = figures.responses + 3
+    p = (figures.promoters + 0.75) / n
+    d = (figures.detractors + 0.75) / n
+    centre = p - d
+    return centre, (p + d - centre**2) / n
 
 
 def nps_change(before: NpsFigures, now: NpsFigures) -> Change:
     if not before.responses or not now.responses:
-        return Change(None, None, False)
-    delta = (now.promoters - now.detractors) / now.responses - (before.promoters - before.detractors) / before.responses
-    spread = math.sqrt(before.variance / before.responses + now.variance / now.responses)
-    if spread == 0:
-        # Both periods unanimous: any difference is certain, none is nothing.
-        return Change(round(100 * delta, 1), None, delta != 0)
-    z = delta / spread
-    return Change(round(100 * delta, 1), round(z, 2), abs(z) >= Z_95)
+        return Change(None, None, None, False, "no_answers")
+    delta = round(now.nps - before.nps, 1)
+    centre_before, variance_before = _adjusted(before)
+    centre_now, variance_now = _adjusted(now)
+    half = Z_95 * math.sqrt(variance_before + variance_now)
+    low = round(max(-200.0, 100 * (centre_now - centre_before - half)), 1)
+    high = round(min(200.0, 100 * (centre_now - centre_before + half)), 1)
+    if before.small_sample or now.small_sample:
+        return Change(delta, low, high, False, "too_few")
+    if low <= 0 <= high:
+        return Change(delta, low, high, False, "could_be_chance")
+    return Change(delta, low, high, True)
 
 
 @dataclass(frozen=True)

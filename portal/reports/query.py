@@ -145,7 +145,8 @@ def _fail(name: str):
 def _many(args: Mapping, name: str) -> tuple[str, ...] | None:
     if name not in args:
         return None
-    values = tuple(dict.fromkeys(v.strip() for v in args.getlist(name) if v.strip()))
+    # An empty ticket category is the category "no ticket" (NO_CATEGORY); elsewhere an empty value means no filter.
+    values = tuple(dict.fromkeys(v.strip() for v in args.getlist(name) if v.strip() or name == "ticket_category"))
     if len(values) > MAX_FILTER_VALUES:
         raise ParameterError(name, f"at most {MAX_FILTER_VALUES} values")
     if any(len(v) > MAX_VALUE_LENGTH for v in values):

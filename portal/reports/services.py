@@ -30,21 +30,20 @@ from portal.customers.models import (
     Contact,
 )
 from portal.extensions import db
-from portal.reports import rollup
+from portal.reports import health, rollup
+from portal.reports.health import Health
 from portal.reports.metrics import (
     Change,
     CsatFigures,
     NpsFigures,
     csat_score,
     nps_change,
-    nps_score,
     response_rate,
 )
 from portal.reports.models import COUNT_COLUMNS, CSAT_SCORES, NO_CATEGORY, NPS_SCORES, ReportCell, ReportChunk
-from portal.reports.query import ReportQuery
+from portal.reports.query import ParameterError, ReportQuery
 from portal.surveys.models import Invitation, Response, SurveyKind, nps_category
 from portal.timeutil import utcnow
-from portal.web.i18n import lazy_gettext as _l
 
 #: How far back the account figures of the read API look.
 ACCOUNT_HISTORY = timedelta(days=730)
@@ -240,20 +239,49 @@ def _sort_key(item):
     return (period or "", group is None, str(group or ""))
 
 
-def report(metric: str, query: ReportQuery, *, directory: dict | None = None) -> dict:
-    """One metric over a query: what ``GET /api/v1/reports/<metric>``, the reports page and the CSV share."""
+def report(metric: str, query: ReportQuery, *, directory: dict | None = None, compare: str | None = None) -> dict:
+    """One metric over a query: what ``GET /api/v1/reports/<metric>``, the reports page and the CSV share.
+
+    ``compare="previous"`` (NPS only) adds to each row and the total the same group's
+    figures in the period of the same length just before, the change and its 95 %
+    interval, and whether it is significant (:func:`portal.reports.metrics.nps_change`)."""
+    directory = directory if directory is not None else account_directory()
     found = tallies(query, interval=query.interval, group_by=query.group_by, directory=directory, columns=METRIC_COLUMNS[metric])
+    keys = {key for key, counts in found.rows.items() if any(counts)}
+    before = None
+    if compare:
+        if compare != "previous":
+            raise ParameterError("compare", "must be previous")
+        if metric != "nps":
+            raise ParameterError("compare", "works with the metric nps only")
+        if query.interval:
+            raise ParameterError("compare", "cannot be combined with interval")
+        before = tallies(query.previous(), group_by=query.group_by, directory=directory, columns=NPS_COLUMNS)
+        keys |= {key for key, counts in before.rows.items() if any(counts)}
+    empty = [0] * len(COUNT_COLUMNS)
+
+    def row(counts: list[int], previous: list[int] | None) -> dict:
+        figures_now = figures(metric, counts, query.scale)
+        if previous is None:
+            return figures_now
+        now, then = nps_figures(counts), nps_figures(previous)
+        return {**figures_now, "previous": {k: v for k, v in then.as_dict().items() if k in PREVIOUS_FIELDS}, **nps_change(then, now).as_dict()}
+
     return {
         "metric": metric,
         "from": query.start.isoformat(),
         "to": query.end.isoformat(),
+        **({"compare": {"from": query.previous().start.isoformat(), "to": query.start.isoformat()}} if before else {}),
         "rows": [
-            {"period": period, "group": group, **figures(metric, counts, query.scale)}
-            for (period, group), counts in sorted(found.rows.items(), key=_sort_key)
-            if any(counts)
+            {"period": period, "group": group, **row(found.rows.get((period, group), empty), before.rows.get((period, group), empty) if before else None)}
+            for (period, group) in sorted(keys, key=lambda key: _sort_key((key, None)))
         ],
-        "total": figures(metric, found.total, query.scale),
+        "total": row(found.total, before.total if before else None),
     }
+
+
+#: What a row's ``previous`` holds under ``compare=previous``.
+PREVIOUS_FIELDS = ("responses", "promoters", "passives", "detractors", "nps")
 
 
 # --- the reports page: series, distribution, segments ------------------------------------------------
@@ -444,11 +472,11 @@ def account_nps(account_id: int, start: datetime, end: datetime) -> NpsFigures:
     return NpsFigures.of(s for s in scores if s is not None)
 
 
-def accounts_nps(account_ids: list[int] | None, start: datetime, end: datetime) -> dict[int, NpsFigures]:
-    """Account NPS of many accounts at once (one index seek per contact)."""
+def _latest_scores(column, account_ids: list[int] | None, start: datetime, end: datetime) -> dict[int, list[int]]:
+    """Each contact's latest score in ``column`` in [start, end), per account (one index seek per contact)."""
     latest = (
-        select(Response.nps_score)
-        .where(Response.contact_id == Contact.id, Response.nps_score.is_not(None), Response.created_at >= start, Response.created_at < end)
+        select(column)
+        .where(Response.contact_id == Contact.id, column.is_not(None), Response.created_at >= start, Response.created_at < end)
         .order_by(Response.created_at.desc(), Response.id.desc())
         .limit(1)
         .correlate(Contact)
@@ -461,61 +489,46 @@ def accounts_nps(account_ids: list[int] | None, start: datetime, end: datetime) 
     for account_id, score in db.session.execute(statement):
         if score is not None:
             scores[account_id].append(score)
-    return {account_id: NpsFigures.of(values) for account_id, values in scores.items()}
+    return scores
 
 
-class HealthStatus:
-    HEALTHY = "healthy"
-    AT_RISK = "at_risk"
-    CRITICAL = "critical"
-    UNKNOWN = "unknown"
-
-    LABELS = {HEALTHY: _l("healthy"), AT_RISK: _l("at risk"), CRITICAL: _l("critical"), UNKNOWN: _l("no answers yet")}
+def accounts_nps(account_ids: list[int] | None, start: datetime, end: datetime) -> dict[int, NpsFigures]:
+    """Account NPS of many accounts at once (one index seek per contact)."""
+    return {account_id: NpsFigures.of(values) for account_id, values in _latest_scores(Response.nps_score, account_ids, start, end).items()}
 
 
-#: The rule, as the reader sees it next to the status.
-HEALTH_RULE = _l(
-    "Critical: account NPS of the last 90 days below 0, or significantly lower than in the 90 days before. "
-    "At risk: account NPS below 30, or 10 points or more lower than before. Healthy: otherwise. "
-    "Account NPS counts each contact's latest answer once."
-)
-CRITICAL_BELOW = 0
-AT_RISK_BELOW = 30
-AT_RISK_FALL = 10
-
-
-@dataclass(frozen=True)
-class Health:
-    status: str
-    nps: NpsFigures
-    previous: NpsFigures
-    change: Change
-
-    @property
-    def label(self) -> str:
-        return str(HealthStatus.LABELS[self.status])
-
-    @property
-    def rule(self) -> str:
-        return str(HEALTH_RULE)
-
-
-def health_of(now: NpsFigures, before: NpsFigures) -> Health:
-    change = nps_change(before, now)
-    if not now.responses:
-        status = HealthStatus.UNKNOWN
-    elif now.nps < CRITICAL_BELOW or (change.significant and change.delta < 0):
-        status = HealthStatus.CRITICAL
-    elif now.nps < AT_RISK_BELOW or (change.delta is not None and change.delta <= -AT_RISK_FALL):
-        status = HealthStatus.AT_RISK
-    else:
-        status = HealthStatus.HEALTHY
-    return Health(status, now, before, change)
+def accounts_health(account_ids: list[int] | None, now: datetime | None = None) -> dict[int, Health]:
+    """The health of many accounts (all when None) from every signal (:mod:`portal.reports.health`);
+    accounts without any signal are left out (their status is "no answers yet")."""
+    now = now or utcnow()
+    current = accounts_nps(account_ids, now - QUARTER, now)
+    before = accounts_nps(account_ids, now - 2 * QUARTER, now - QUARTER)
+    csat = _latest_scores(Response.csat_score, account_ids, now - QUARTER, now)
+    signals = health.signals_for(account_ids, now)
+    statement = select(Account.id, Account.contract_renewal_on)
+    if account_ids is not None:
+        statement = statement.where(Account.id.in_(account_ids) if account_ids else false())
+    empty = NpsFigures(0, 0, 0, 0)
+    return {
+        account_id: health.health_of(current.get(account_id, empty), before.get(account_id, empty), csat.get(account_id), signals.get(account_id), renewal, now.date())
+        for account_id, renewal in db.session.execute(statement)
+        if account_id in current or account_id in csat or account_id in signals or account_id in before
+    }
 
 
 def account_health(account: Account, now: datetime | None = None) -> Health:
-    now = now or utcnow()
-    return health_of(account_nps(account.id, now - QUARTER, now), account_nps(account.id, now - 2 * QUARTER, now - QUARTER))
+    return health_by_account([account.id], now)[account.id]
+
+
+def health_by_account(account_ids: list[int], now: datetime | None = None) -> dict[int, Health]:
+    """Every given account's health, "no answers yet" for those without any signal (the accounts list)."""
+    found = accounts_health(account_ids, now)
+    empty = NpsFigures(0, 0, 0, 0)
+    return {account_id: found.get(account_id) or health.health_of(empty, empty) for account_id in account_ids}
+
+
+def health_choices() -> list[tuple[str, str]]:
+    return [(status, str(health.HealthStatus.LABELS[status])) for status in health.HealthStatus.ALL]
 
 
 @dataclass
@@ -574,9 +587,10 @@ def _ticket_response(response: Response) -> dict:
 
 
 def account_satisfaction(external_id: str, now: datetime | None = None) -> dict | None:
-    """An account's NPS (each contact's latest score counts once), its trend over
-    the last four quarters, CSAT of the last 90 days and recent comments, as the
-    CRM reads them; None for an unknown account."""
+    """An account's NPS (each contact's latest score counts once) over the last 90
+    days (the account page's figure) and 730 days, its trend over the last four
+    90-day periods (each the same account NPS), CSAT of the last 90 days and recent
+    comments, as the CRM reads them; None for an unknown account."""
     account = customers.account_by_external_id(external_id)
     if account is None:
         return None
@@ -589,11 +603,14 @@ def account_satisfaction(external_id: str, now: datetime | None = None) -> dict 
     latest_nps = {r.contact_id: r for r in responses if r.nps_score is not None}  # later answers replace earlier ones
     recent_csat = [r.csat_score for r in responses if r.csat_score is not None and r.created_at >= now - QUARTER]
     comments = [r for r in reversed(responses) if r.comment][:10]
+    two_years = _windowed(NpsFigures.of(r.nps_score for r in latest_nps.values()), now - ACCOUNT_HISTORY, now)
     return {
         "account": account.external_id,
-        "nps": nps_score([r.nps_score for r in latest_nps.values()]),
+        "nps": two_years["nps"],  # kept for older clients: the same figure as nps_730_days.nps
+        "nps_90_days": _windowed(account_nps(account.id, now - QUARTER, now), now - QUARTER, now),
+        "nps_730_days": two_years,
         "contacts": _contact_scores(account, latest_nps),
-        "trend": _quarters(responses, now),
+        "trend": [_windowed(account_nps(account.id, start, end), start, end) for start, end in _quarter_bounds(now)],
         "csat_90_days": {"csat": csat_score(recent_csat), "responses": len(recent_csat)},
         "recent_comments": [{"text": r.comment, "nps": r.nps_score, "csat": r.csat_score, "answered_at": _iso(r.created_at)} for r in comments],
     }
@@ -613,14 +630,14 @@ def _contact_scores(account: Account, latest_nps: dict[int, Response]) -> list[d
     ]
 
 
-def _quarters(responses: list[Response], now: datetime) -> list[dict]:
-    """NPS of each of the last four 90-day periods, oldest first."""
-    quarters = []
-    for back in range(3, -1, -1):
-        start, end = now - QUARTER * (back + 1), now - QUARTER * back
-        scores = [r.nps_score for r in responses if r.nps_score is not None and start <= r.created_at < end]
-        quarters.append({"from": _iso(start), "to": _iso(end), "nps": nps_score(scores), "responses": len(scores)})
-    return quarters
+def _quarter_bounds(now: datetime) -> list[tuple[datetime, datetime]]:
+    """The last four 90-day periods, oldest first (as the account page's trend)."""
+    return [(now - QUARTER * (back + 1), now - QUARTER * back) for back in range(3, -1, -1)]
+
+
+def _windowed(figures: NpsFigures, start: datetime, end: datetime) -> dict:
+    """An account NPS with the window it covers, as the read API names it."""
+    return {"from": _iso(start), "to": _iso(end), **{k: v for k, v in figures.as_dict().items() if k in ("nps", "responses", "ci_low", "ci_high", "small_sample")}}
 
 
 def query_for(user: StaffUser, args, today: date | None = None) -> ReportQuery:

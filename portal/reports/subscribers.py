@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from portal.reports import dashboard, rollup
+from portal.customers import services as customers
+from portal.reports import dashboard, rollup, services
 from portal.signals import message_sent, response_recorded
 
 
@@ -27,3 +28,7 @@ event.listen(Session, "before_commit", rollup.refresh_pending)
 event.listen(Session, "after_rollback", rollup.forget_pending)
 
 dashboard.register()  # the customer-health section on the account page
+
+# The accounts list's health column and filter.
+if not customers.HEALTH_SOURCES:
+    customers.HEALTH_SOURCES.append(customers.HealthSource(of=services.health_by_account, choices=services.health_choices))

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.auth.access import customer_staff_required, staff_required
-from portal.reports import answers, bp, charts, dashboard, exports, forms, insights, services
+from portal.reports import answers, bp, charts, dashboard, exports, forms, health, insights, services
 from portal.reports.query import FILTERS, ParameterError
 from portal.web.errors import error_response
 from portal.web.rendering import render
@@ -145,3 +145,6 @@ def decimal1(value: float | None, signed: bool = False) -> str:
         return "–"
     text = format_decimal(round(value, 1), format="#,##0.0")
     return ("+" + text) if signed and value > 0 else text.replace("-", "−")
+
+
+bp.add_app_template_global(health.change_text, "change_interval")
