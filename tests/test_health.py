@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from portal.auth.models import Role
-from portal.followups import services as followups
+from portal.followups import evaluation, rules as alert_rules
 from portal.followups.models import TaskStatus
 from portal.reports import dashboard, services
 from portal.timeutil import utcnow
@@ -38,8 +38,8 @@ def test_only_a_csat_1_with_a_cancellation_threat_is_at_risk_not_no_answers(db, 
 def test_a_disabled_keyword_rule_is_no_cancellation_signal(db, make_account, make_contact, answer):
     account = make_account()
     answer(make_contact(account=account), nps=8, comment="Wir kündigen.")
-    followups.seed_default_rules()
-    for rule in followups.rules():
+    alert_rules.seed_default_rules()
+    for rule in alert_rules.rules():
         rule.enabled = rule.kind != "keywords"
     db.session.commit()
     health = services.account_health(account)
@@ -80,12 +80,12 @@ def test_thirty_contacts_falling_significantly_are_critical_with_the_interval(db
 def test_open_and_overdue_tasks_put_an_account_at_risk_and_the_account_page_lists_them(db, login_as, make_account, make_contact, answer):
     account = make_account(name="Aufgaben AG")
     contact = make_contact(account=account)
-    first = followups.evaluate_response(answer(contact, nps=3, days_ago=200))  # a detractor long ago: its task is overdue
-    second = followups.evaluate_response(answer(contact, csat=2, kind="post_ticket", days_ago=150))
+    first = evaluation.evaluate_response(answer(contact, nps=3, days_ago=200))  # a detractor long ago: its task is overdue
+    second = evaluation.evaluate_response(answer(contact, csat=2, kind="post_ticket", days_ago=150))
     first.due_at = utcnow() - timedelta(days=1)
     second.status = TaskStatus.RESOLVED
     second.closed_at = utcnow() - timedelta(days=100)
-    third = followups.evaluate_response(answer(make_contact(account=account), nps=4, days_ago=180))
+    third = evaluation.evaluate_response(answer(make_contact(account=account), nps=4, days_ago=180))
     third.due_at = utcnow() + timedelta(days=2)
     db.session.commit()
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from portal.customers.models import Account
 from portal.extensions import db
-from portal.followups import lists, rules
+from portal.followups import lists, rules as alert_rules
 from portal.followups.models import AlertRule, RuleKind, Task, TaskStatus
 from portal.reports.health import Reason, Severity
 from portal.surveys.models import Response
@@ -31,7 +31,7 @@ def cancellation_words() -> list[str]:
     defaults while no keyword rule was ever made (they are seeded on first use, not on a read)."""
     rules = list(db.session.scalars(select(AlertRule).where(AlertRule.kind == RuleKind.KEYWORDS)))
     if not rules:
-        return list(rules.DEFAULT_KEYWORDS)
+        return list(alert_rules.DEFAULT_KEYWORDS)
     return sorted({word for rule in rules if rule.enabled for word in rule.keywords or []})
 
 
@@ -46,7 +46,7 @@ def health_signals(account_ids: list[int] | None, now: datetime) -> dict[int, li
             comments = comments.where(Response.account_id.in_(account_ids))
         latest: dict[int, tuple[datetime, list[str]]] = {}
         for account_id, comment, at in db.session.execute(comments.order_by(Response.created_at)):
-            matched = rules.matching_keywords(words, [comment])
+            matched = alert_rules.matching_keywords(words, [comment])
             if matched:
                 latest[account_id] = (at, matched)
         for account_id, (at, matched) in latest.items():
