@@ -55,7 +55,7 @@ from portal.pagination import Page, paginate
 from portal.reports import metrics
 from portal.surveys import services as surveys
 from portal.surveys.models import NPS_PROMOTER_MIN, Answer, Invitation, Response
-from portal.timeutil import utcnow
+from portal.timeutil import parse_day, utcnow
 from portal.web.i18n import lazy_gettext as _l
 from portal.web.urls import external_url
 
@@ -1341,8 +1341,8 @@ def loop_period(start: str | None, end: str | None, today: date | None = None) -
     """The loop report's period from the query string (default: the last 90 days); None when invalid."""
     default = LoopFilters.default(today)
     try:
-        first = date.fromisoformat(start) if start else default.start
-        last = date.fromisoformat(end) if end else default.end
+        first = parse_day(start) if start else default.start
+        last = parse_day(end) if end else default.end
     except ValueError:
         return None
     if first > last or (last - first).days > 3660:

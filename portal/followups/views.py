@@ -19,6 +19,7 @@ from portal.followups import bp, services
 from portal.followups.forms import ActivityForm, AssigneeForm, RuleForm, StatusForm, TaskFilterForm
 from portal.customers.models import TICKET_CATEGORIES
 from portal.followups.models import ActivityKind, Priority, RuleKind, TaskStatus
+from portal.timeutil import MAX_YEAR, MIN_YEAR
 from portal.web.rendering import render, see_other, wants_fragment
 
 TASK_PAGE = "followups/task.html"
@@ -132,5 +133,7 @@ def update_rule(rule_id: int):
 @bp.get("/reports/loop")
 @customer_staff_required
 def loop_report():
-    period = services.loop_period(request.args.get("from"), request.args.get("to")) or abort(400)
+    period = services.loop_period(request.args.get("from"), request.args.get("to"))
+    if period is None:  # the form again, with what was entered and what is wrong with it
+        return render("followups/loop.html", "loop", status=400, report=None, years=(MIN_YEAR, MAX_YEAR))
     return render("followups/loop.html", "loop", report=services.loop_report(period.start, period.end, current_user))
