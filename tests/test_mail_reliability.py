@@ -4,6 +4,7 @@ slow server. Real SMTP servers on loopback, real worker processes."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import signal
@@ -212,8 +213,10 @@ def test_a_worker_that_cannot_renew_stops_before_its_lease_runs_out(app, db, mak
 # --- a relay that is down ---------------------------------------------------------------
 
 
-def test_a_relay_down_for_a_day_loses_nothing_and_fails_nothing(app, db, make_invitation, make_contact, smtp_server, login_as, monkeypatch):
+def test_a_relay_down_for_a_day_loses_nothing_and_fails_nothing(app, db, make_invitation, make_contact, smtp_server, login_as, monkeypatch, caplog):
     recorder, port = smtp_server
+    monkeypatch.setattr(mail, "relay", mail.RelayStatus())  # this process has seen the relay answer
+    caplog.set_level(logging.WARNING, logger=mail.__name__)
     invitations = [make_invitation(contact=make_contact(email=f"kunde{n}@customer.example"))[0] for n in range(3)]
     clock = Clock(monkeypatch)
     start = clock.now
@@ -235,6 +238,13 @@ def test_a_relay_down_for_a_day_loses_nothing_and_fails_nothing(app, db, make_in
     assert {m.status for m in _messages(db)} == {MessageStatus.SENT}
     assert _invitation_statuses(db, invitations) == {InvitationStatus.SENT}
     assert len(recorder.messages) == 3
+    # The outage is in the log twice, when it began and when it ended, not at each of the attempts.
+    outage = [record.getMessage() for record in caplog.records if "SMTP relay" in record.getMessage()]
+    assert len(outage) == 2, outage
+    assert outage[0].startswith("SMTP relay unavailable") and "ConnectionRefusedError" in outage[0]
+    assert outage[1].startswith("SMTP relay available again after 1 day") and f"({attempts} failed attempts)" in outage[1]
+    mail.deliver_due()
+    assert len([record for record in caplog.records if "SMTP relay" in record.getMessage()]) == 2
 
 
 def test_past_the_queue_lifetime_a_message_fails_with_a_clear_reason(app, db, make_invitation, monkeypatch):

@@ -5,7 +5,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.courses.services import DEFAULT_LINK_DAYS, MAX_LINK_DAYS
 from portal.web.i18n import lazy_gettext as _l
-from portal.web.inputs import PlainText
+from portal.web.inputs import FilterForm, PlainText
 
 
 class IdentifyForm(FlaskForm):
@@ -43,8 +43,5 @@ class AccessLinkForm(FlaskForm):
     )
 
 
-class AccountSearchForm(FlaskForm):
-    class Meta:
-        csrf = False
-
+class AccountSearchForm(FilterForm):
     q = SearchField(_l("Find an account"), validators=[Optional(), Length(max=100)], render_kw={"placeholder": _l("Name or customer number")})

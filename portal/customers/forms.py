@@ -1,17 +1,14 @@
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, SearchField, SelectChoice, SelectField
 from wtforms.validators import Length, NumberRange, Optional
 
 from portal.customers.models import SERVICE_TYPES
 from portal.customers.services import AccountFilters
 from portal.web.i18n import lazy_gettext as _l
+from portal.web.inputs import FilterForm
 
 
-class AccountFilterForm(FlaskForm):
-    """The accounts list's search and filters: a GET form, so no CSRF token."""
-
-    class Meta:
-        csrf = False
+class AccountFilterForm(FilterForm):
+    """The accounts list's search and filters."""
 
     q = SearchField(_l("Search"), validators=[Optional(), Length(max=100)], render_kw={"placeholder": _l("Name, customer number or contact")})
     region = SelectField(_l("Region"), validators=[Optional()], validate_choice=True)

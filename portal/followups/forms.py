@@ -9,16 +9,13 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from portal.followups.lists import TaskFilters
 from portal.followups.models import ActivityKind, AlertRule, Priority, RuleKind, TaskStatus
 from portal.web.i18n import lazy_gettext as _l
-from portal.web.inputs import PlainText
+from portal.web.inputs import FilterForm, PlainText
 
 MAX_TEXT = 5000
 
 
-class TaskFilterForm(FlaskForm):
-    """The team view's filters: a GET form, so no CSRF token."""
-
-    class Meta:
-        csrf = False
+class TaskFilterForm(FilterForm):
+    """The team view's filters."""
 
     status = SelectMultipleField(_l("Status"), choices=[SelectChoice(s, label) for s, label in TaskStatus.LABELS.items()], validators=[Optional()])
     overdue = BooleanField(_l("Overdue only"))

@@ -18,7 +18,7 @@ from portal.followups.lists import visible_tasks
 from portal.followups.models import RuleKind, Task
 from portal.followups.recovery import is_recovered
 from portal.surveys.models import Response
-from portal.timeutil import utcnow
+from portal.timeutil import parse_day, utcnow
 
 
 @dataclass(frozen=True)
@@ -131,8 +131,8 @@ def loop_period(start: str | None, end: str | None, today: date | None = None) -
     """The loop report's period from the query string (default: the last 90 days); None when invalid."""
     default = LoopFilters.default(today)
     try:
-        first = date.fromisoformat(start) if start else default.start
-        last = date.fromisoformat(end) if end else default.end
+        first = parse_day(start) if start else default.start
+        last = parse_day(end) if end else default.end
     except ValueError:
         return None
     if first > last or (last - first).days > 3660:

@@ -20,6 +20,7 @@ from portal.followups import bp, lists, loop, taskpage, titles, workflow
 from portal.followups import rules as alert_rules
 from portal.followups.forms import ActivityForm, AssigneeForm, RuleForm, StatusForm, TaskFilterForm
 from portal.followups.models import ActivityKind, Priority, RuleKind, TaskStatus
+from portal.timeutil import MAX_YEAR, MIN_YEAR
 from portal.web.rendering import render, see_other, wants_fragment
 
 TASK_PAGE = "followups/task.html"
@@ -165,5 +166,7 @@ def _rules_page(editable: bool, failed: tuple | None = None, saved: int | None =
 @bp.get("/reports/loop")
 @customer_staff_required
 def loop_report():
-    period = loop.loop_period(request.args.get("from"), request.args.get("to")) or abort(400)
+    period = loop.loop_period(request.args.get("from"), request.args.get("to"))
+    if period is None:  # the form again, with what was entered and what is wrong with it
+        return render("followups/loop.html", "loop", status=400, report=None, years=(MIN_YEAR, MAX_YEAR))
     return render("followups/loop.html", "loop", report=loop.loop_report(period.start, period.end, current_user))

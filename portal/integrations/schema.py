@@ -15,7 +15,8 @@ finite and at most 64 characters long; nesting is limited to 32 levels.
 from __future__ import annotations
 
 from portal.customers.models import SERVICE_TYPES, TICKET_CATEGORIES
-from portal.integrations.services import MAX_BODY_BYTES, MAX_DEPTH, MAX_NUMBER_LENGTH, MAX_YEAR, MIN_YEAR
+from portal.integrations.services import MAX_BODY_BYTES, MAX_DEPTH, MAX_NUMBER_LENGTH
+from portal.timeutil import MAX_YEAR, MIN_YEAR
 
 # Identifiers and one-line values: no control characters. Free text may also
 # hold tabs and line breaks. Required values need one non-blank character

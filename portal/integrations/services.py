@@ -32,14 +32,13 @@ from portal.customers.models import SERVICE_TYPES, TICKET_CATEGORIES, Account, C
 from portal.extensions import db
 from portal.integrations.models import Event, EventOutcome, Integration
 from portal.surveys import services as surveys
-from portal.timeutil import utcnow
+from portal.timeutil import MAX_YEAR, MIN_YEAR, utcnow
 from portal.tokens import hash_token, new_token
 
 SIGNATURE_TOLERANCE_SECONDS = 300
 MAX_BODY_BYTES = 64 * 1024
 MAX_DEPTH = 32  # objects and arrays; the schema needs 3
 MAX_NUMBER_LENGTH = 64  # characters of a number literal
-MIN_YEAR, MAX_YEAR = 2000, 2100  # date-times outside are mistakes (or attacks)
 CLOCK_SKEW = timedelta(minutes=5)
 EVENT_TYPES = ("ticket.closed", "installation.completed", "account.upserted", "contact.upserted")
 

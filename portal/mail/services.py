@@ -585,6 +585,38 @@ def deliver_due(limit: int = BATCH_SIZE) -> int:
         write_intent.reset(intent)
 
 
+class RelayStatus:
+    """Whether the relay answered when this process last tried it, so that an
+    outage is logged once when it begins and once when it ends: a relay down
+    for a day is tried hundreds of times, and a line per attempt would bury
+    everything else in the log (each message's last error is in the outbox)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.down_since: datetime | None = None
+        self.failed_attempts = 0
+
+    def failed(self, reason: str) -> None:
+        with self._lock:
+            self.failed_attempts += 1
+            if self.down_since is not None:
+                return
+            self.down_since = utcnow()
+        log.warning("SMTP relay unavailable; email waits in the outbox and is retried: %s", reason)
+
+    def answered(self) -> None:
+        with self._lock:
+            if self.down_since is None:
+                return
+            since, attempts = self.down_since, self.failed_attempts
+            self.down_since, self.failed_attempts = None, 0
+        log.warning("SMTP relay available again after %s (%d failed attempts); sending the outbox", utcnow() - since, attempts)
+
+
+#: This process's view of the relay (each worker process logs its own outage).
+relay = RelayStatus()
+
+
 def _send(batch: list[_Claimed], lease: _Lease, recorder: _Recorder, envelope_sender: str) -> int:
     """Send the batch; each outcome is committed before the next message is handed over.
 
@@ -601,6 +633,7 @@ def _send(batch: list[_Claimed], lease: _Lease, recorder: _Recorder, envelope_se
             try:
                 if smtp is None:
                     smtp = _connect(settings, before_data=recorder.settle)
+                    relay.answered()
                 smtp.sendmail(envelope_sender, [message.recipient], message.data)
             except _ClaimLost:
                 break
@@ -615,6 +648,7 @@ def _send(batch: list[_Claimed], lease: _Lease, recorder: _Recorder, envelope_se
                 # The connection is gone: this and every other claimed message
                 # go back to the queue for a later attempt.
                 smtp = _close(smtp)
+                relay.failed(_describe(error))
                 recorder.failed(batch[position:], _describe(error), False)
                 break
             else:

@@ -23,6 +23,7 @@ from portal.extensions import db
 from portal.reports import services
 from portal.reports.models import ExportLog
 from portal.reports.query import ReportQuery
+from portal.web.transaction import begin_writing
 
 DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
@@ -63,7 +64,11 @@ def csv_text(header: list[str], rows: Iterable[list], semicolon: bool = False) -
 
 
 def log_export(user, what: str, query: ReportQuery | None, rows: int, extra: dict | None = None) -> ExportLog:
-    entry = ExportLog(user_id=user.id if user else None, what=what, parameters={**dict_of(query), **(extra or {})}, rows=rows, created_at=datetime.utcnow())
+    """Log an export whose rows were read: in a write transaction of its own,
+    queued like every other writer (a GET reads first; see ``begin_writing``)."""
+    user_id = user.id if user else None
+    begin_writing()
+    entry = ExportLog(user_id=user_id, what=what, parameters={**dict_of(query), **(extra or {})}, rows=rows, created_at=datetime.utcnow())
     db.session.add(entry)
     db.session.flush()
     return entry

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from portal.timeutil import utcnow
+from portal.timeutil import MAX_YEAR, MIN_YEAR, parse_day, utcnow
 
 METRICS = ("nps", "csat", "response-rate", "distribution")
 INTERVALS = ("week", "month", "quarter")
@@ -133,13 +133,9 @@ def _date(value: str | None, name: str) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value) if len(value) == 10 else _fail(name)
+        return parse_day(value)
     except ValueError:
-        raise ParameterError(name, "must be a date like 2026-11-01") from None
-
-
-def _fail(name: str):
-    raise ParameterError(name, "must be a date like 2026-11-01")
+        raise ParameterError(name, f"must be a date like 2026-11-01 in the years {MIN_YEAR} to {MAX_YEAR}") from None
 
 
 def _many(args: Mapping, name: str) -> tuple[str, ...] | None:

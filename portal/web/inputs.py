@@ -15,6 +15,12 @@ limit raises again every time something reads the form, error pages included.
   included, fails again.
 - Views that would rather tell the user which field is wrong, or that clean
   the text themselves, are marked with :func:`validates_own_text`.
+- GET forms of filters derive from :class:`FilterForm`: a value of only
+  spaces is no filter, as an empty one is.
+- :class:`RefuseUnusableHost` wraps the whole app: a Host header that is no
+  host name (a label over 63 characters, a broken ``xn--`` label, a port
+  beyond 65535) is a plain 400 before Flask sees it. Flask cannot build a
+  single URL for such a host, so even its error page would fail.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import re
 import unicodedata
 
 from flask import abort, current_app, request
+from flask_wtf import FlaskForm
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
@@ -88,6 +95,61 @@ class PlainText:
             raise StopValidation(self.message or _l("This contains characters that are not allowed."))
 
 
+_HOST = re.compile(
+    r"(?:(?P<name>(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?)"
+    r"|\[[0-9A-Fa-f:.]{2,45}\])(?::(?P<port>[0-9]{1,5}))?"
+)
+
+
+def usable_host(host: str) -> bool:
+    """A DNS name (labels of 1–63 letters, digits, hyphens), an IPv4 or a
+    bracketed IPv6 address, with an optional port up to 65535."""
+    match = _HOST.fullmatch(host)
+    if match is None or len(host) > 260 or int(match["port"] or 0) > 65535:
+        return False
+    try:
+        (match["name"] or "").encode("ascii").decode("idna")  # xn-- labels must be valid punycode
+    except UnicodeError:
+        return False
+    return True
+
+
+class RefuseUnusableHost:
+    """WSGI middleware: see the module docstring."""
+
+    BODY = b"400 Ungueltige Anfrage: der Host-Name ist nicht gueltig.\n400 Bad Request: the Host header is not a valid host name.\n"
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        host = environ.get("HTTP_HOST")
+        if host is not None and not usable_host(host):
+            start_response("400 Bad Request", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(self.BODY))), ("Cache-Control", "no-store")])
+            return [self.BODY]
+        return self.wsgi_app(environ, start_response)
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class FilterForm(FlaskForm):
+    """A list's search and filters: a GET form, so no CSRF token.
+
+    Every value loses its surrounding whitespace before validation, so
+    ``?manager=%20`` means what ``?manager=`` means (no filter). Without this,
+    WTForms' ``Optional`` lets a blank value through unchecked and it reaches
+    ``int()`` as it came."""
+
+    class Meta:
+        csrf = False
+
+        def bind_field(self, form, unbound_field, options):
+            filters = [*unbound_field.kwargs.get("filters", ()), _strip]
+            return unbound_field.bind(form=form, filters=filters, **options)
+
+
 def refuse_unusable_input(endpoint: str | None, _view_args: dict | None) -> None:
     """Runs first on every request: see the module docstring."""
     try:
@@ -128,10 +190,11 @@ def _forget_input() -> None:
 
 def install(state) -> None:
     """Blueprint ``record_once``: the bounded ``int`` converter for every
-    blueprint registered after ``web`` (all of them), and the guard. The guard
+    blueprint registered after ``web`` (all of them), the host check, and the guard. The guard
     is a URL value preprocessor because Flask runs those before every
     before_request hook, so it comes before the CSRF check and the rate
     limits, which read the form."""
     app = state.app
     app.url_map.converters["int"] = BoundedIntegerConverter
+    app.wsgi_app = RefuseUnusableHost(app.wsgi_app)
     app.url_value_preprocessor(refuse_unusable_input)

@@ -8,6 +8,10 @@ from portal.web import bp
 from portal.web.theme import brand
 
 
+#: Where staff pages and their exports live.
+STAFF_PREFIX = "/staff/"
+
+
 def content_security_policy(html: bool = True) -> str:
     """``html``: a page, which may show the brand's logo from another site
     (only pages read the brand: /healthz and the like touch nothing else)."""
@@ -44,7 +48,8 @@ def set_security_headers(response):
         headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
     if request.endpoint and request.endpoint != "web.static" and "Cache-Control" not in headers:
         # Pages carry personal data and CSRF tokens: never store them in shared caches.
-        headers["Cache-Control"] = "private, no-cache"
+        # Staff pages and exports hold other people's data: not on a shared computer's disk either.
+        headers["Cache-Control"] = "no-store" if request.path.startswith(STAFF_PREFIX) else "private, no-cache"
     return response
 
 

@@ -15,6 +15,9 @@ unit of work around them, and it commits once:
   IntegrityError). Run again, the work sees what the winner committed.
 - **a job or a CLI command**: ``with unit_of_work():`` around each piece of
   work that must stand or fall together.
+- **a GET that records something after reading** (the export log): it calls
+  :func:`begin_writing` between the two, so the write is a transaction of its
+  own that queues like every other writer.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import TypeVar
 from flask import Flask, Response
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from portal.extensions import db
+from portal.extensions import db, write_intent
 
 T = TypeVar("T")
 
@@ -77,6 +80,23 @@ def unit_of_work() -> Iterator[None]:
     except BaseException:
         db.session.rollback()
         raise
+
+
+def begin_writing() -> None:
+    """From here on, the current unit of work writes.
+
+    A GET starts as a reader (a plain ``BEGIN`` on SQLite). Writing inside
+    that transaction would upgrade a snapshot that may be stale by then: if
+    another writer committed since it began, SQLite answers "database is
+    locked" at once, without waiting. So the read transaction ends here (it
+    wrote nothing; whatever it did is committed as the request would have)
+    and the next one begins as a writer: after the writer queue and with
+    ``BEGIN IMMEDIATE``, the path every POST takes. On PostgreSQL this only
+    ends the read transaction. The request still commits the write once, at
+    its end.
+    """
+    db.session.commit()
+    write_intent.set(True)
 
 
 def discard() -> None:
