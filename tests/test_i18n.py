@@ -83,3 +83,25 @@ def test_the_german_filter_form_and_pager_speak_german(login_as):
     for english in (">From<", "Until (exclusive)", "Over time by"):
         assert english not in html
     assert "Von" in html
+
+
+def test_the_language_chosen_on_the_login_page_is_kept_after_sign_in(app, db, make_staff):
+    from tests.conftest import csrf_token, login
+
+    user = make_staff(role="manager", language="de")
+    client = app.test_client()
+    client.post("/language", data={"lang": "en", "next": "/login", "csrf_token": csrf_token(client)})
+    assert login(client, user).status_code == 303
+    assert 'lang="en"' in client.get("/staff/profile").get_data(as_text=True)
+    db.session.refresh(user)
+    assert user.preferred_language == "en"  # the next sign-in, on any device, speaks it too
+
+
+def test_signing_in_without_choosing_keeps_the_saved_language(app, db, make_staff):
+    from tests.conftest import login
+
+    user = make_staff(role="manager", language="en")
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "de"
+    assert login(client, user).status_code == 303
+    assert 'lang="en"' in client.get("/staff/profile").get_data(as_text=True)
