@@ -11,6 +11,8 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
+from tests.test_followups_rules import answered  # noqa: F401 - the fixture
+
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = ROOT / "portal" / "translations" / "de" / "LC_MESSAGES" / "messages.po"
 KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}  # as `make extract`
@@ -105,3 +107,90 @@ def test_signing_in_without_choosing_keeps_the_saved_language(app, db, make_staf
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "de"
     assert login(client, user).status_code == 303
     assert 'lang="en"' in client.get("/staff/profile").get_data(as_text=True)
+
+
+# --- time: the operator's zone, German and unambiguous English dates ----------
+
+
+def _render(app, source: str, locale: str, **context) -> str:
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale(locale):
+        return render_template_string(source, **context)
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [("de", "15.01.2026, 12:08 MEZ"), ("en", "15 Jan 2026, 12:08 CET")],
+)
+def test_a_time_stored_in_utc_reads_in_berlin_time_with_its_zone(app, locale, expected):
+    from datetime import datetime
+
+    due = datetime(2026, 1, 15, 11, 8)  # naive UTC, as the database holds it
+    assert _render(app, '{{ due|datetimeformat("short", zone=True) }}', locale, due=due) == expected
+    summer = datetime(2026, 7, 15, 11, 8)
+    assert _render(app, "{{ due|timeformat(zone=True) }}", locale, due=summer) == ("13:08 MESZ" if locale == "de" else "13:08 CEST")
+
+
+def test_the_operator_chooses_the_time_zone(make_app):
+    from datetime import datetime
+
+    app = make_app(PORTAL_TIMEZONE="America/New_York")
+    assert _render(app, '{{ due|datetimeformat("short", zone=True) }}', "en", due=datetime(2026, 1, 15, 11, 8)) == "15 Jan 2026, 06:08 EST"
+
+
+def test_an_unknown_time_zone_is_refused_at_start(make_app):
+    from portal.config import ConfigError
+
+    with pytest.raises(ConfigError, match="PORTAL_TIMEZONE"):
+        make_app(PORTAL_TIMEZONE="Mars/Olympus")
+
+
+@pytest.mark.parametrize(
+    ("locale", "short", "long"),
+    [("de", "03.12.2026", "3. Dezember 2026"), ("en", "3 Dec 2026", "3 December 2026")],
+)
+def test_dates_are_german_or_unambiguous_english(app, locale, short, long):
+    from datetime import date, datetime
+
+    day = date(2026, 12, 3)
+    assert _render(app, "{{ day|dateformat }}|{{ day|dateformat('long') }}", locale, day=day) == f"{short}|{long}"
+    late_evening = datetime(2026, 12, 2, 23, 30)  # UTC: already 3 December in Berlin
+    assert _render(app, "{{ t|dateformat }}", locale, t=late_evening) == short
+
+
+@pytest.mark.parametrize(
+    ("key", "de", "en"),
+    [
+        ("2026-W36", "KW 36/2026", "W36 2026"),
+        ("2026-11", "November 2026", "November 2026"),
+        ("2026-Q4", "Q4 2026", "Q4 2026"),
+        ("2026-11-03", "03.11.2026", "3 Nov 2026"),
+        ("not-a-period", "not-a-period", "not-a-period"),
+    ],
+)
+def test_report_periods_read_as_people_write_them(app, key, de, en):
+    assert _render(app, "{{ key|period_label }}", "de", key=key) == de
+    assert _render(app, "{{ key|period_label }}", "en", key=key) == en
+    if "-W" in key:
+        assert _render(app, "{{ key|period_label(short=True) }}", "de", key=key) == "KW 36"
+
+
+def test_a_task_due_at_11_08_utc_reads_12_08_on_the_task_page(app, db, make_staff, make_account, make_contact, answered):
+    from datetime import datetime
+
+    from sqlalchemy import select
+
+    from portal.followups.models import Task
+    from tests.conftest import login
+
+    manager = make_staff("account_manager", language="de")
+    response = answered(3, "Ständig Ausfälle", contact=make_contact(account=make_account(account_manager=manager)))
+    task = db.session.scalar(select(Task).where(Task.response_id == response.id))
+    task.due_at = datetime(2026, 1, 15, 11, 8)
+    db.session.commit()
+    client = app.test_client()
+    login(client, manager)
+    html = client.get(f"/staff/tasks/{task.id}").get_data(as_text=True)
+    assert "15.01.2026, 12:08 MEZ" in html and "11:08" not in html
