@@ -194,3 +194,38 @@ def test_a_task_due_at_11_08_utc_reads_12_08_on_the_task_page(app, db, make_staf
     login(client, manager)
     html = client.get(f"/staff/tasks/{task.id}").get_data(as_text=True)
     assert "15.01.2026, 12:08 MEZ" in html and "11:08" not in html
+
+
+# --- wording ----------------------------------------------------------------------
+
+
+def _glossary() -> list[tuple[str, list[str]]]:
+    """(German term, [words not to use]) from the README's glossary for translators."""
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("uses one word per\nconcept:", 1)[1].strip("\n").split("\n\n", 1)[0]
+    rows = []
+    for line in table.splitlines()[2:]:
+        english, german, avoid = (cell.strip() for cell in line.strip("|").split("|"))
+        rows.append((german, [w.strip().strip('"') for w in avoid.split(",") if w.strip()]))
+    return rows
+
+
+def test_the_german_catalogue_follows_the_glossary():
+    with open(CATALOG, "rb") as po:
+        catalog = read_po(po)
+    texts = [s for m in catalog if m.id for s in (m.string if isinstance(m.string, tuple) else (m.string,))]
+    avoided = [word for _german, words in _glossary() for word in words]
+    assert "Nachfass-Aufgabe" in avoided and "Tg." in avoided  # the table was read
+    offending = {word: [t for t in texts if re.search(rf"(?<![\w-]){re.escape(word)}(?!-)", t)] for word in avoided}
+    assert not {word: found for word, found in offending.items() if found}
+
+
+def test_a_threshold_says_which_side_counts(app, db, make_staff):
+    from tests.conftest import login
+
+    manager = make_staff("manager", language="de")  # managers read the rules, admins edit them
+    client = app.test_client()
+    login(client, manager)
+    html = client.get("/staff/tasks/rules").get_data(as_text=True)
+    assert "Bewertung höchstens 6" in html and "Rückgang um mindestens 3 Punkte" in html
+    assert "<dd>6</dd>" not in html
