@@ -253,22 +253,15 @@ def nps_by_onboarding(query: ReportQuery, directory: dict) -> InsightTable:
 
 
 def csv_rows(table: InsightTable) -> tuple[list[str], list[list]]:
-    """The table as CSV: a header and its rows, figures unformatted."""
+    """The table as CSV: machine names (exports.COLUMN_LABELS names them for people) and unformatted figures."""
     if table.metric == "csat":
-        header = [str(_l("Group")), str(_l("Answers")), str(_l("CSAT %")), str(_l("Mean (1–5)")), str(_l("Small sample"))]
+        header = ["group", "responses", "csat", "csat_mean", "small_sample"]
         rows = [[r.label, r.n, r.value, r.mean, r.small_sample] for r in table.rows]
     else:
-        header = [
-            str(_l("Group")),
-            str(_l("Answers")),
-            str(_l("NPS")),
-            str(_l("lower bound of the 95 percent interval")),
-            str(_l("upper bound of the 95 percent interval")),
-            str(_l("Small sample")),
-        ]
+        header = ["group", "responses", "nps", "ci_low", "ci_high", "small_sample"]
         rows = [[r.label, r.n, r.value, r.low, r.high, r.small_sample] for r in table.rows]
         if table.name == "courses":
-            header.insert(2, str(_l("Accounts")))
+            header.insert(2, "accounts")
             for row, source in zip(rows, table.rows, strict=True):
                 row.insert(2, source.accounts)
     return header, rows
