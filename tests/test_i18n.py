@@ -229,3 +229,38 @@ def test_a_threshold_says_which_side_counts(app, db, make_staff):
     html = client.get("/staff/tasks/rules").get_data(as_text=True)
     assert "Bewertung höchstens 6" in html and "Rückgang um mindestens 3 Punkte" in html
     assert "<dd>6</dd>" not in html
+
+
+# --- search: umlaut spellings do not matter ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "query"),
+    [("kündig", "kundig"), ("Kündigung", "KUENDIG"), ("Müller", "muller"), ("Müller", "Mueller"), ("MÜLLER", "müller"), ("Straße", "strasse"), ("Öl", "oel")],
+)
+def test_folding_makes_spellings_alike(text, query):
+    from portal.web.search import fold
+
+    assert fold(query) in fold(text)
+
+
+@pytest.mark.parametrize("query", ["muller", "Mueller", "MÜLLER", "müll"])
+def test_the_accounts_search_finds_muller_however_it_is_spelt(login_as, make_account, make_contact, query):
+    target = make_account(name="Müller Logistik GmbH")
+    make_account(name="Meier Bau AG")
+    by_contact = make_contact(account=make_account(name="Nordwind KG"), name="Jörg Schäfer")
+    html = login_as("manager").get(f"/staff/accounts/?q={query}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert target.name in html and "Meier Bau AG" not in html
+    contact_search = login_as("manager").get("/staff/accounts/?q=schaefer", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert by_contact.account.name in contact_search and target.name not in contact_search
+
+
+def test_a_search_in_comments_finds_kuendig_as_kundig(login_as, answered):
+    answered(2, "Wir sind kurz davor, zu KÜNDIGEN.")
+    answered(9, "Alles bestens")
+    client = login_as("manager")
+    for query in ("kundig", "kuendig", "Kündig"):
+        html = client.get(f"/staff/reports/responses?q={query}&account_manager=").get_data(as_text=True)
+        assert "Wir sind kurz davor, zu KÜNDIGEN." in html and "Alles bestens" not in html, query
+    text = client.get("/staff/reports/responses.csv?q=kundig&account_manager=&codes=1").get_data(as_text=True)
+    assert "KÜNDIGEN" in text and "bestens" not in text

@@ -18,6 +18,7 @@ from portal.customers.models import Account, AccountService, Contact, Project, T
 from portal.extensions import db
 from portal.pagination import Page, paginate
 from portal.timeutil import utcnow
+from portal.web.search import contains
 
 ACCOUNTS_PER_PAGE = 25
 TICKETS_SHOWN = 20
@@ -52,14 +53,9 @@ def visible_accounts(user: StaffUser) -> Select:
 def search_accounts(user: StaffUser, filters: AccountFilters) -> Page[Account]:
     query = visible_accounts(user).options(selectinload(Account.services), selectinload(Account.account_manager))
     text = filters.query.strip()
-    if text:
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        contact_match = exists().where(
-            Contact.account_id == Account.id, or_(Contact.email.ilike(pattern, escape="\\"), Contact.name.ilike(pattern, escape="\\"))
-        )
-        query = query.where(
-            or_(Account.name.ilike(pattern, escape="\\"), Account.external_id.ilike(pattern, escape="\\"), contact_match)
-        )
+    if text:  # case and umlaut spellings do not matter: "muller" finds "Müller"
+        contact_match = exists().where(Contact.account_id == Account.id, or_(contains(Contact.email, text), contains(Contact.name, text)))
+        query = query.where(or_(contains(Account.name, text), contains(Account.external_id, text), contact_match))
     if filters.region:
         query = query.where(Account.region == filters.region)
     if filters.service_type:

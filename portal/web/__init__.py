@@ -5,7 +5,7 @@ pipeline.
 Not a feature package: no models, services or forms. One module a job:
 rendering.py (page or fragment), transaction.py (commit once), errors.py,
 security.py, markdown.py, i18n.py, dates.py (dates and times as staff read
-them), context.py (template context), inputs.py
+them), search.py (spelling-free text search), context.py (template context), inputs.py
 (hostile input), guessing.py (token guessing), theme.py, urls.py; views.py serves the
 health probes, the language switch and the brand stylesheet.
 """
