@@ -264,3 +264,36 @@ def test_a_search_in_comments_finds_kuendig_as_kundig(login_as, answered):
         assert "Wir sind kurz davor, zu KÜNDIGEN." in html and "Alles bestens" not in html, query
     text = client.get("/staff/reports/responses.csv?q=kundig&account_manager=&codes=1").get_data(as_text=True)
     assert "KÜNDIGEN" in text and "bestens" not in text
+
+
+# --- a ticket without an opening time ---------------------------------------------
+
+
+def test_a_ticket_without_an_opening_time_took_an_unknown_time_not_0_minutes(login_as, db, make_contact):
+    from datetime import datetime
+
+    from portal.customers import services as customers
+
+    contact = make_contact()
+    closed = datetime(2026, 11, 20, 9, 30)
+    values = {"external_id": "T-NO-OPEN", "subject": "Störung", "category": "technical", "opened_at": None, "first_response_at": None, "closed_at": closed, "agent": None, "auto_closed": False}
+    ticket = customers.upsert_ticket(contact.account, contact, values)
+    db.session.commit()
+    assert ticket.opened_known is False and ticket.resolution_hours is None and ticket.first_response_hours is None
+    figures = customers.ticket_figures([contact.account_id], since=datetime(2026, 1, 1))
+    assert figures.opened == 1 and figures.median_resolution_hours is None
+
+    values["opened_at"] = datetime(2026, 11, 19, 9, 30)  # the helpdesk tells it later
+    customers.upsert_ticket(contact.account, contact, values)
+    assert ticket.resolution_hours == 24
+    assert customers.ticket_figures([contact.account_id], since=datetime(2026, 1, 1)).median_resolution_hours == 24
+
+
+def test_the_account_page_shows_no_0_minutes_for_an_unknown_opening(login_as, db, make_contact, make_ticket):
+    from datetime import datetime
+
+    contact = make_contact()
+    moment = datetime(2026, 11, 20, 9, 30)
+    make_ticket(contact=contact, opened_at=moment, first_response_at=None, closed_at=moment)
+    html = login_as("manager").get(f"/staff/accounts/{contact.account_id}").get_data(as_text=True)
+    assert "0 min" not in html

@@ -113,12 +113,13 @@ def ticket_figures(account_ids: Select | list[int] | None = None, since: datetim
     for category, opened_at, first_response_at, closed_at in db.session.execute(query):
         figures.opened += 1
         figures.by_category[category] = figures.by_category.get(category, 0) + 1
-        if first_response_at:
+        opened_known = opened_at != closed_at  # else the helpdesk never said when it opened (Ticket.opened_known)
+        if first_response_at and opened_known:
             first_response.append((first_response_at - opened_at).total_seconds() / 3600)
-        if closed_at:
-            resolution.append((closed_at - opened_at).total_seconds() / 3600)
-        else:
+        if closed_at is None:
             figures.open_now += 1
+        elif opened_known:
+            resolution.append((closed_at - opened_at).total_seconds() / 3600)
     figures.median_first_response_hours = statistics.median(first_response) if first_response else None
     figures.median_resolution_hours = statistics.median(resolution) if resolution else None
     return figures

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
 
-from sqlalchemy import ColumnElement, case, func, literal_column, select
+from sqlalchemy import ColumnElement, case, func, literal_column, or_, select
 
 from portal.auth.models import StaffUser
 from portal.customers.models import Ticket
@@ -134,9 +134,10 @@ def _hours(later, earlier) -> ColumnElement:
 
 
 def _bucket(later, earlier) -> ColumnElement:
-    """The bucket's position in TIME_BUCKETS (literals only, so PostgreSQL can group by it); -1: not recorded."""
+    """The bucket's position in TIME_BUCKETS (literals only, so PostgreSQL can group by it); -1: not recorded
+    (no such time, or no opening time: see Ticket.opened_known)."""
     hours = _hours(later, earlier)
-    whens = [(later.is_(None), literal_column("-1"))]
+    whens = [(or_(later.is_(None), Ticket.opened_at == Ticket.closed_at), literal_column("-1"))]
     whens += [(hours < literal_column(str(bound)), literal_column(str(i))) for i, (_key, _label, bound) in enumerate(TIME_BUCKETS) if bound]
     return case(*whens, else_=literal_column(str(len(TIME_BUCKETS) - 1)))
 
