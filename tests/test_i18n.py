@@ -297,3 +297,12 @@ def test_the_account_page_shows_no_0_minutes_for_an_unknown_opening(login_as, db
     make_ticket(contact=contact, opened_at=moment, first_response_at=None, closed_at=moment)
     html = login_as("manager").get(f"/staff/accounts/{contact.account_id}").get_data(as_text=True)
     assert "0 min" not in html
+
+
+def test_the_german_report_reads_kw_in_its_chart_and_tables(login_as, answered):
+    answered(9, "Gut")
+    answered(3, "Schlecht")
+    html = login_as("manager", language="de").get("/staff/reports?interval=week&account_manager=").get_data(as_text=True)
+    assert re.search(r">KW \d+<", html)  # the chart's axis
+    assert re.search(r">KW \d+/20\d\d</a>", html)  # the table behind it
+    assert not re.search(r">20\d\d-W\d\d<", html)

@@ -25,8 +25,8 @@ from portal.web import bp
 
 #: Babel patterns per language; a language not listed uses English.
 PATTERNS = {
-    "de": {"date": "dd.MM.yyyy", "date_long": "d. MMMM yyyy", "time": "HH:mm", "month": "LLLL yyyy"},
-    "en": {"date": "d MMM yyyy", "date_long": "d MMMM yyyy", "time": "HH:mm", "month": "LLLL yyyy"},
+    "de": {"date": "dd.MM.yyyy", "date_long": "d. MMMM yyyy", "time": "HH:mm", "month": "LLLL yyyy", "short_month": "LLL yyyy"},
+    "en": {"date": "d MMM yyyy", "date_long": "d MMMM yyyy", "time": "HH:mm", "month": "LLLL yyyy", "short_month": "LLL yyyy"},
 }
 
 
@@ -74,8 +74,9 @@ def _with_zone(value: datetime, text: str, zone: bool) -> str:
 def period_label(key: str | None, short: bool = False) -> str:
     """A report period key as people write it.
 
-    Weeks ``2026-W36`` → "KW 36/2026" / "W36 2026" (``short``: "KW 36" / "W36"),
-    months ``2026-11`` → "November 2026", quarters ``2026-Q4`` → "Q4 2026",
+    Weeks ``2026-W36`` → "KW 36/2026" / "W36 2026" (``short``, for a chart's
+    axis: "KW 36" / "W36"), months ``2026-11`` → "November 2026" (``short``:
+    "Nov. 2026" / "Nov 2026"), quarters ``2026-Q4`` → "Q4 2026",
     days ``2026-11-03`` → the date. Anything else is shown as it is.
     """
     if not key:
@@ -90,7 +91,7 @@ def period_label(key: str | None, short: bool = False) -> str:
             year, quarter = (int(part) for part in key.split("-Q"))
             return _("Q%(quarter)d %(year)d", quarter=quarter, year=year)
         if len(key) == 7:
-            return flask_babel.format_date(date(int(key[:4]), int(key[5:7]), 1), _patterns()["month"])
+            return flask_babel.format_date(date(int(key[:4]), int(key[5:7]), 1), _patterns()["short_month" if short else "month"])
         return format_date(date.fromisoformat(key))
     except ValueError:
         return key
