@@ -45,7 +45,7 @@ translations: $(MO)
 # For developers after changing user-facing strings.
 extract: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o portal/translations/messages.pot .
-	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching
+	$(BIN)/pybabel update --no-wrap -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching
 
 run: setup
 	$(FLASK) db upgrade

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from babel.dates import get_timezone
 from dotenv import dotenv_values
 
 PREFIX = "PORTAL_"
@@ -29,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_FROM": "Kundenportal <portal@example.net>",
     "BASE_URL": "http://127.0.0.1:5000",
     "DEFAULT_LOCALE": "de",
+    "TIMEZONE": "Europe/Berlin",  # what staff read; the database stays in UTC
     "CONTENT_DIR": None,  # content/ beside the package when unset
     "RATELIMIT_STORAGE_URL": "memory://",
     "BRAND_NAME": "Kundenportal",
@@ -85,6 +87,12 @@ def flask_config(settings: Mapping[str, Any], instance_path: Path, project_root:
     if locale not in SUPPORTED_LOCALES:
         raise ConfigError(f"PORTAL_DEFAULT_LOCALE must be one of {', '.join(SUPPORTED_LOCALES)}.")
 
+    zone = str(settings["TIMEZONE"]).strip()
+    try:
+        get_timezone(zone)
+    except LookupError as exc:
+        raise ConfigError("PORTAL_TIMEZONE must be a time zone name like Europe/Berlin.") from exc
+
     color = str(settings["BRAND_COLOR"])
     if not _HEX_COLOR.match(color):
         raise ConfigError("PORTAL_BRAND_COLOR must be a colour like #0b5cad.")
@@ -123,6 +131,8 @@ def flask_config(settings: Mapping[str, Any], instance_path: Path, project_root:
         "PORTAL_BASE_URL": base_url,
         "PORTAL_HTTPS": https,
         "BABEL_DEFAULT_LOCALE": locale,
+        "BABEL_DEFAULT_TIMEZONE": zone,
+        "PORTAL_TIMEZONE": zone,
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
         "PORTAL_CONTENT_DIR": settings["CONTENT_DIR"] or str(project_root / "content"),
         "RATELIMIT_STORAGE_URI": settings["RATELIMIT_STORAGE_URL"],

@@ -198,6 +198,16 @@ def test_outbox_lists_messages_with_status_filter(login_as, make_message):
     assert client.get("/staff/outbox/?status=bogus").status_code == 400
 
 
+def test_the_outbox_names_each_kind_of_email_in_words(login_as, make_message):
+    invitation = make_message(kind="survey_invitation")
+    make_message(kind="followup_task")
+    client = login_as("admin", language="de")
+    page = client.get("/staff/outbox/").get_data(as_text=True)
+    assert "Umfrage-Einladung" in page and "Neue Nachfassaufgabe" in page
+    assert "survey_invitation" not in page and "followup_task" not in page
+    assert "Umfrage-Einladung" in client.get(f"/staff/outbox/{invitation.id}").get_data(as_text=True)
+
+
 def test_outbox_empty_state(login_as):
     assert "No messages yet" in login_as("admin").get("/staff/outbox/").get_data(as_text=True)
 

@@ -1,12 +1,14 @@
 """CSV exports of the reports and of raw answers, as a spreadsheet opens them:
-UTF-8 with a byte-order mark, semicolons and decimal commas for German
-spreadsheets, no cell a spreadsheet would run as a formula, every export in
-the export log, the same figures as the page."""
+UTF-8 with a byte-order mark, in the exporter's language with semicolons and
+decimal commas for German spreadsheets, machine codes on request, no cell a
+spreadsheet would run as a formula, every export in the export log, the same
+figures as the page."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -65,12 +67,13 @@ def test_raw_answers_are_safe_to_open_and_logged(history, login_as):
     hostile.created_at = datetime.combine(TODAY, datetime.min.time()) - timedelta(hours=2)
     _db.session.commit()
     client = login_as(Role.MANAGER)
-    response = client.get(f"/staff/reports/responses.csv?{PERIOD}&comments=1")
+    response = client.get(f"/staff/reports/responses.csv?{PERIOD}&comments=1&codes=1")
     assert response.status_code == 200 and response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert "attachment" in response.headers["Content-Disposition"]
     header, first, *rest = table(response)
     assert header == ["answered_at", "account", "contact", "survey_kind", "ticket", "ticket_category", "nps", "csat", "comment"]
     assert first[-1] == "'" + hostile.comment  # the newest first, and never a formula
+    assert first[0] == hostile.created_at.isoformat(timespec="seconds") + "Z"
     assert all(row[-1] for row in rest)  # "with a comment" only
     entry = logs()[-1]
     assert (entry.what, entry.rows, entry.user_id) == ("responses", 1 + len(rest), client.user.id)
@@ -79,7 +82,7 @@ def test_raw_answers_are_safe_to_open_and_logged(history, login_as):
 
 def test_german_spreadsheets_get_semicolons_and_decimal_commas(history, login_as):
     client = login_as(Role.MANAGER)
-    rows = table(client.get(f"/staff/reports/export.csv?{PERIOD}&view=nps&interval=month&sep=semicolon"), delimiter=";")
+    rows = table(client.get(f"/staff/reports/export.csv?{PERIOD}&view=nps&interval=month&sep=semicolon&codes=1"), delimiter=";")
     header, total = rows[0], rows[-1]
     assert header[:3] == ["period", "group", "responses"] and total[0] == "total"
     nps = total[header.index("nps")]
@@ -91,7 +94,7 @@ def test_german_spreadsheets_get_semicolons_and_decimal_commas(history, login_as
 @pytest.mark.parametrize("view", ["nps", "csat", "response-rate", "distribution", "segments", "series"])
 def test_every_report_view_exports_the_page_figures(history, login_as, view):
     client = login_as(Role.ADMIN)
-    rows = table(client.get(f"/staff/reports/export.csv?{PERIOD}&view={view}&interval=month"))
+    rows = table(client.get(f"/staff/reports/export.csv?{PERIOD}&view={view}&interval=month&codes=1"))
     assert len(rows) > 2
     overview = reports.overview(ReportQuery(start=START, end=TODAY, interval="month"))
     if view == "series":
@@ -146,3 +149,55 @@ def test_editors_export_nothing(history, login_as):
     for path in ("/staff/reports/export.csv?view=nps", "/staff/reports/responses.csv"):
         assert editor.get(path).status_code == 403
     assert logs() == []
+
+
+def test_a_german_export_is_in_german_words_for_german_spreadsheets(history, login_as):
+    client = login_as(Role.MANAGER, language="de")
+    rows = table(client.get(f"/staff/reports/export.csv?{PERIOD}&view=segments&interval=month"), delimiter=";")
+    header = rows[0]
+    assert header[:4] == ["Aufgeteilt nach", "Gruppe", "Segment", "Antworten"] and "Signifikant" in header
+    nord = dict(zip(header, next(row for row in rows[1:] if row[1] == "Nord"), strict=True))
+    assert nord["Aufgeteilt nach"] == "Region" and nord["Kleine Stichprobe"] in ("ja", "nein")
+    segment = next(s for s in reports.overview(ReportQuery(start=START, end=TODAY, interval="month")).segments["region"] if s.group == "Nord")
+    assert nord["NPS"] == str(segment.now.nps).replace(".", ",")  # a number German Excel reads as one
+
+    series = table(client.get(f"/staff/reports/export.csv?{PERIOD}&view=series&interval=week"), delimiter=";")
+    assert series[0][0] == "Zeitraum" and series[1][0].startswith("KW ") and series[-1][0] == "Gesamt"
+
+
+def test_an_english_export_is_in_english_words_with_commas(history, login_as):
+    client = login_as(Role.MANAGER, language="en")
+    rows = table(client.get(f"/staff/reports/responses.csv?{PERIOD}"))
+    header, first = rows[0], dict(zip(rows[0], rows[1], strict=True))
+    assert header[0] == "Answered (Europe/Berlin)" and header[1:4] == ["Account", "Contact", "Survey"]
+    assert first["Survey"] in [str(label) for label in ("After a ticket is closed", "After an installation", "Periodic NPS", "Custom")]
+    assert re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d", first[header[0]])
+
+
+def test_answers_read_in_german_with_the_operators_time(history, login_as):
+    newest = _db.session.scalar(select(Response).order_by(Response.created_at.desc()))
+    newest.created_at = datetime(2026, 1, 15, 23, 30)  # UTC: the 16th in Berlin
+    newest.nps_score, newest.csat_score = 7, None
+    _db.session.commit()
+    client = login_as(Role.MANAGER, language="de")
+    text = client.get(f"/staff/reports/responses.csv?from=2026-01-01&to=2026-02-01&account_manager=").get_data(as_text=True)
+    assert "16.01.2026 00:30" in text and "2026-01-15T23:30" not in text
+    machine = client.get(f"/staff/reports/responses.csv?from=2026-01-01&to=2026-02-01&account_manager=&codes=1").get_data(as_text=True)
+    assert "2026-01-15T23:30:00Z" in machine and machine.lstrip("\ufeff").startswith("answered_at,account,contact,survey_kind")
+
+
+@pytest.mark.parametrize(("args", "codes", "semicolon"), [
+    ({}, False, True),
+    ({"codes": "1"}, True, False),
+    ({"format": "codes"}, True, False),
+    ({"codes": "1", "sep": "semicolon"}, True, True),
+    ({"sep": "comma"}, False, False),
+])
+def test_the_csv_style_follows_the_request_and_the_language(app, args, codes, semicolon):
+    from flask_babel import force_locale
+
+    with app.test_request_context("/"):
+        with force_locale("de"):
+            assert exports.CsvStyle.from_args(args) == exports.CsvStyle(codes=codes, semicolon=semicolon)
+        with force_locale("en"):
+            assert exports.CsvStyle.from_args({}).semicolon is False

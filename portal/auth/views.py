@@ -11,6 +11,7 @@ from flask_login import current_user, login_user, logout_user
 from portal.auth import bp, services
 from portal.auth.access import staff_required
 from portal.auth.forms import LoginForm, PasswordChangeForm, PreferencesForm
+from portal.config import SUPPORTED_LOCALES
 from portal.extensions import limiter, login_manager
 from portal.web.rendering import render, safe_next, see_other, wants_fragment
 
@@ -72,7 +73,10 @@ def login():
         user = services.authenticate(form.email.data, form.password.data)
         if user is not None:
             target = safe_next(form.next.data, services.landing_url(user))
+            chosen_language = session.get("lang")
             session.clear()  # a fresh session: nothing from before the login survives
+            if chosen_language in SUPPORTED_LOCALES:  # but the language picked on the login page is kept
+                services.set_preferred_language(user, chosen_language)
             login_user(user)
             session["seen"] = int(time.time())
             return see_other(target)  # a 303: the request commits last_login_at

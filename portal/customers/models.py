@@ -118,14 +118,21 @@ class Ticket(db.Model):
     )
 
     @property
+    def opened_known(self) -> bool:
+        """False when the helpdesk never said when the ticket was opened: the
+        required ``opened_at`` then holds the closing time, and how long the
+        ticket took is unknown (not 0 minutes)."""
+        return self.closed_at is None or self.opened_at != self.closed_at
+
+    @property
     def resolution_hours(self) -> float | None:
-        if self.closed_at is None:
+        if self.closed_at is None or not self.opened_known:
             return None
         return (self.closed_at - self.opened_at).total_seconds() / 3600
 
     @property
     def first_response_hours(self) -> float | None:
-        if self.first_response_at is None:
+        if self.first_response_at is None or not self.opened_known:
             return None
         return (self.first_response_at - self.opened_at).total_seconds() / 3600
 

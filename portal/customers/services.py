@@ -18,6 +18,7 @@ from portal.customers.models import Account, AccountService, Contact, Project, T
 from portal.extensions import db
 from portal.pagination import Page, paginate
 from portal.timeutil import utcnow
+from portal.web.search import contains
 
 ACCOUNTS_PER_PAGE = 25
 TICKETS_SHOWN = 20
@@ -53,14 +54,9 @@ def visible_accounts(user: StaffUser) -> Select:
 def search_accounts(user: StaffUser, filters: AccountFilters) -> Page[Account]:
     query = visible_accounts(user).options(selectinload(Account.services), selectinload(Account.account_manager))
     text = filters.query.strip()
-    if text:
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        contact_match = exists().where(
-            Contact.account_id == Account.id, or_(Contact.email.ilike(pattern, escape="\\"), Contact.name.ilike(pattern, escape="\\"))
-        )
-        query = query.where(
-            or_(Account.name.ilike(pattern, escape="\\"), Account.external_id.ilike(pattern, escape="\\"), contact_match)
-        )
+    if text:  # case and umlaut spellings do not matter: "muller" finds "Müller"
+        contact_match = exists().where(Contact.account_id == Account.id, or_(contains(Contact.email, text), contains(Contact.name, text)))
+        query = query.where(or_(contains(Account.name, text), contains(Account.external_id, text), contact_match))
     if filters.region:
         query = query.where(Account.region == filters.region)
     if filters.service_type:
@@ -144,12 +140,13 @@ def ticket_figures(account_ids: Select | list[int] | None = None, since: datetim
     for category, opened_at, first_response_at, closed_at in db.session.execute(query):
         figures.opened += 1
         figures.by_category[category] = figures.by_category.get(category, 0) + 1
-        if first_response_at:
+        opened_known = opened_at != closed_at  # else the helpdesk never said when it opened (Ticket.opened_known)
+        if first_response_at and opened_known:
             first_response.append((first_response_at - opened_at).total_seconds() / 3600)
-        if closed_at:
-            resolution.append((closed_at - opened_at).total_seconds() / 3600)
-        else:
+        if closed_at is None:
             figures.open_now += 1
+        elif opened_known:
+            resolution.append((closed_at - opened_at).total_seconds() / 3600)
     figures.median_first_response_hours = statistics.median(first_response) if first_response else None
     figures.median_resolution_hours = statistics.median(resolution) if resolution else None
     return figures

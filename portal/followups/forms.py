@@ -66,7 +66,11 @@ class AssigneeForm(FlaskForm):
 
 class RuleForm(FlaskForm):
     enabled = BooleanField(_l("Active"))
-    threshold = IntegerField(_l("Threshold"), validators=[Optional(), NumberRange(min=0, max=10)])
+    threshold = IntegerField(
+        _l("Threshold"),
+        description=_l("Detractor and low CSAT: a score at or below this value (≤). Score drop: a fall of at least this many points."),
+        validators=[Optional(), NumberRange(min=0, max=10)],
+    )
     keywords = TextAreaField(_l("Words and phrases, one per line"), validators=[Optional(), Length(max=MAX_TEXT), PlainText()])
     priority = SelectField(_l("Priority"), choices=[SelectChoice(p, label) for p, label in Priority.LABELS.items()])
     due_hours = IntegerField(_l("Due after (hours)"), validators=[DataRequired(), NumberRange(min=1, max=24 * 90)])

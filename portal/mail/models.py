@@ -21,6 +21,20 @@ class MessageStatus:
     LABELS = {QUEUED: _l("queued"), SENDING: _l("sending"), SENT: _l("sent"), FAILED: _l("failed"), CANCELLED: _l("cancelled")}
 
 
+class MessageKind:
+    """What an email is, in words for the outbox. The packages that queue
+    email name their kinds here; a kind not listed shows its code."""
+
+    LABELS = {
+        "survey_invitation": _l("Survey invitation"),
+        "survey_reminder": _l("Survey reminder"),
+        "course_sign_in": _l("Course sign-in link"),
+        "course_reminder": _l("Course reminder"),
+        "followup_task": _l("New follow-up task"),
+        "followup_digest": _l("Daily digest of follow-up tasks"),
+    }
+
+
 class OutboxMessage(db.Model):
     """One email, kept forever with what happened to it."""
 
@@ -57,3 +71,7 @@ class OutboxMessage(db.Model):
     @property
     def status_label(self) -> str:
         return str(MessageStatus.LABELS.get(self.status, self.status))
+
+    @property
+    def kind_label(self) -> str:
+        return str(MessageKind.LABELS.get(self.kind, self.kind))

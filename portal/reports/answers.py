@@ -21,6 +21,7 @@ from portal.reports import services
 from portal.reports.models import NO_CATEGORY
 from portal.reports.query import ParameterError, ReportQuery
 from portal.surveys.models import CSAT_SATISFIED_MIN, NPS_PASSIVE_MIN, NPS_PROMOTER_MIN, Response, Survey
+from portal.web.search import contains
 
 PER_PAGE = 25
 #: Answers are counted up to this many ("10000+"), so a list over a wide period stays fast.
@@ -136,8 +137,7 @@ def _statement(query: ReportQuery, filters: AnswerFilters) -> Select:
     if filters.with_comment or filters.search:
         statement = statement.where(Response.comment.is_not(None), Response.comment != "")
     if filters.search:
-        escaped = filters.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        statement = statement.where(func.lower(Response.comment).like(f"%{escaped.lower()}%", escape="\\"))
+        statement = statement.where(contains(Response.comment, filters.search))  # "kundig" finds "kündig"
     return statement.order_by(Response.created_at.desc(), Response.id.desc())
 
 
@@ -171,7 +171,7 @@ def export_rows(query: ReportQuery, filters: AnswerFilters, limit: int = EXPORT_
     statement = _statement(narrowed(query, filters), filters).limit(limit).execution_options(yield_per=2000)
     for response, account, contact, kind, ticket, category in db.session.execute(statement):
         yield [
-            response.created_at.isoformat(timespec="seconds") + "Z",
+            response.created_at,  # ISO 8601 in UTC with codes, the operator's time for people
             account,
             contact,
             kind,

@@ -1,8 +1,16 @@
 """CSV exports of the reports and of raw answers, and their log.
 
 - UTF-8 with a byte-order mark, so spreadsheet programs read umlauts right;
-- ``sep=semicolon`` for German spreadsheets: semicolons between cells and a
-  decimal comma in numbers;
+- for people by default, in the exporter's language: column names and values
+  in words (ja/nein, survey kinds, "KW 36/2026", dates in the operator's time
+  zone). German exports have semicolons between cells and a decimal comma,
+  which German spreadsheets open as they are; English ones commas and a
+  decimal point. Numbers stay bare numbers (no thousands separator);
+- ``codes=1`` for integrations: the machine names of the columns (snake_case)
+  and raw values (``post_ticket``, ``True``, ISO 8601 in UTC, ``2026-W36``),
+  commas and a decimal point;
+- ``sep=semicolon`` or ``sep=comma`` chooses the separator in either form;
+  with semicolons numbers have a decimal comma;
 - a text cell that starts with = + - @, a tab or a carriage return is
   prefixed with ' so that no spreadsheet runs it as a formula (CSV injection);
   numbers the report computed (ints and floats, −12.5 too) stay numbers;
@@ -14,21 +22,120 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
 
-from flask import Response
+from flask import Response, current_app
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from portal.extensions import db
 from portal.reports import services
 from portal.reports.models import ExportLog
 from portal.reports.query import ReportQuery
 from portal.web.transaction import begin_writing
+from portal.surveys.models import SurveyKind
+from portal.web.dates import format_date, format_time, period_label
+from portal.web.i18n import lazy_gettext as _l
 
 DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
 #: Report views a CSV can be made of: the API's metrics, the series by period and the segments.
 VIEWS = ("nps", "csat", "response-rate", "distribution", "series", "segments")
+
+
+#: Column names for people; the keys are the machine names (``codes=1``). A
+#: column not listed keeps its machine name.
+COLUMN_LABELS = {
+    "period": _l("Period"),
+    "group": _l("Group"),
+    "dimension": _l("Segmented by"),
+    "label": _l("Segment"),
+    "responses": _l("Answers"),
+    "promoters": _l("Promoters"),
+    "passives": _l("Passives"),
+    "detractors": _l("Detractors"),
+    "nps": _l("NPS"),
+    "ci_low": _l("lower bound of the 95 percent interval"),
+    "ci_high": _l("upper bound of the 95 percent interval"),
+    "small_sample": _l("Small sample"),
+    "csat_responses": _l("CSAT answers"),
+    "satisfied": _l("Satisfied (4–5)"),
+    "csat": _l("CSAT %"),
+    "csat_mean": _l("Mean (1–5)"),
+    "mean": _l("Mean (1–5)"),
+    "sent": _l("Invitations sent"),
+    "answered": _l("Invitations answered"),
+    "rate": _l("Response rate %"),
+    "previous_responses": _l("Answers in the previous period"),
+    "previous_nps": _l("NPS in the previous period"),
+    "change": _l("Change"),
+    "change_ci_low": _l("lower bound of the change's 95 percent interval"),
+    "change_ci_high": _l("upper bound of the change's 95 percent interval"),
+    "significant": _l("Significant"),
+    "accounts": _l("Accounts"),
+    "answered_at": _l("Answered"),
+    "account": _l("Account"),
+    "contact": _l("Contact"),
+    "survey_kind": _l("Survey"),
+    "ticket": _l("Ticket"),
+    "ticket_category": _l("Ticket category"),
+    "comment": _l("Comment"),
+}
+DIMENSION_LABELS = {
+    "region": _l("Region"),
+    "service_type": _l("Service type"),
+    "account_manager": _l("Account manager"),
+    "ticket_category": _l("Ticket category"),
+}
+#: Columns whose values are codes, and the words people read for them.
+VALUE_WORDS: dict[str, Callable[[str], str]] = {
+    "period": lambda key: _("Total") if key == "total" else period_label(key),
+    "dimension": lambda code: str(DIMENSION_LABELS.get(code, code)),
+    "survey_kind": lambda code: str(SurveyKind.LABELS.get(code, code)),
+}
+
+
+@dataclass(frozen=True)
+class CsvStyle:
+    """How one CSV is written: for people (the default) or with ``codes``,
+    and with semicolons and a decimal comma or with commas and a decimal point."""
+
+    codes: bool = False
+    semicolon: bool = False
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> CsvStyle:
+        codes = args.get("codes", "").lower() in ("1", "true", "yes") or args.get("format") == "codes"
+        sep = args.get("sep")
+        if sep in ("semicolon", "comma"):
+            return cls(codes=codes, semicolon=sep == "semicolon")
+        locale = get_locale()
+        return cls(codes=codes, semicolon=not codes and locale is not None and locale.language == "de")
+
+
+def for_people(header: list[str], rows: Iterable[list]) -> tuple[list[str], Iterable[list]]:
+    """Column names and coded values in words, in the current language."""
+    zone = current_app.config.get("PORTAL_TIMEZONE", "UTC")
+    labels = [str(COLUMN_LABELS.get(name, name)) for name in header]
+    labels = [f"{label} ({zone})" if name == "answered_at" else label for name, label in zip(header, labels, strict=True)]
+    words = [VALUE_WORDS.get(name) for name in header]
+
+    def in_words(row: list) -> list:
+        return [_plain(value) if convert is None or value in (None, "") else convert(value) for convert, value in zip(words, row, strict=True)]
+
+    return labels, (in_words(row) for row in rows)
+
+
+def _plain(value):
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, datetime):  # 03.12.2026 12:08 in the operator's zone: a spreadsheet reads it as a date
+        return f"{format_date(value)} {format_time(value)}"
+    if isinstance(value, date):
+        return format_date(value)
+    return value
 
 
 def neutralise(value) -> str:
@@ -41,7 +148,10 @@ def neutralise(value) -> str:
 
 def _cell(value, semicolon: bool) -> str:
     """A number the report computed stays a number (−12.5 is no formula, and a
-    spreadsheet must be able to sum it); every text is neutralised."""
+    spreadsheet must be able to sum it); every text is neutralised. A time is
+    ISO 8601 in UTC (with codes; for people it was put in words before)."""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds") + "Z"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return neutralise(value)
     text = str(value)
@@ -81,12 +191,29 @@ def dict_of(query: ReportQuery | None) -> dict:
     return parameters
 
 
-def csv_response(filename_stem: str, header: list[str], rows: list[list], *, what: str, query: ReportQuery | None, user=None, semicolon: bool = False) -> Response:
-    """A CSV download of rows already computed (reports are small), logged."""
+def csv_response(
+    filename_stem: str,
+    header: list[str],
+    rows: list[list],
+    *,
+    what: str,
+    query: ReportQuery | None,
+    user=None,
+    semicolon: bool = False,
+    style: CsvStyle | None = None,
+) -> Response:
+    """A CSV download of rows already computed (reports are small), logged.
+
+    ``header`` holds the machine names and ``rows`` the raw values; ``style``
+    (from the request's ``codes`` and ``sep``) says whether they are put in
+    words. Without it the CSV has codes, with semicolons if ``semicolon``."""
     from flask_login import current_user
 
-    log_export(user or current_user, what, query, len(rows), {"sep": "semicolon"} if semicolon else None)
-    return _download(filename_stem, "".join(csv_text(header, rows, semicolon)))
+    style = style or CsvStyle(codes=True, semicolon=semicolon)
+    log_export(user or current_user, what, query, len(rows), {"sep": "semicolon"} if style.semicolon else None)
+    if not style.codes:
+        header, rows = for_people(header, rows)
+    return _download(filename_stem, "".join(csv_text(header, rows, style.semicolon)))
 
 
 def _download(filename_stem: str, body) -> Response:

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
 
-from sqlalchemy import ColumnElement, case, func, literal_column, select
+from sqlalchemy import ColumnElement, case, func, literal_column, or_, select
 
 from portal.auth.models import StaffUser
 from portal.customers.models import Ticket
@@ -134,9 +134,10 @@ def _hours(later, earlier) -> ColumnElement:
 
 
 def _bucket(later, earlier) -> ColumnElement:
-    """The bucket's position in TIME_BUCKETS (literals only, so PostgreSQL can group by it); -1: not recorded."""
+    """The bucket's position in TIME_BUCKETS (literals only, so PostgreSQL can group by it); -1: not recorded
+    (no such time, or no opening time: see Ticket.opened_known)."""
     hours = _hours(later, earlier)
-    whens = [(later.is_(None), literal_column("-1"))]
+    whens = [(or_(later.is_(None), Ticket.opened_at == Ticket.closed_at), literal_column("-1"))]
     whens += [(hours < literal_column(str(bound)), literal_column(str(i))) for i, (_key, _label, bound) in enumerate(TIME_BUCKETS) if bound]
     return case(*whens, else_=literal_column(str(len(TIME_BUCKETS) - 1)))
 
@@ -253,22 +254,15 @@ def nps_by_onboarding(query: ReportQuery, directory: dict) -> InsightTable:
 
 
 def csv_rows(table: InsightTable) -> tuple[list[str], list[list]]:
-    """The table as CSV: a header and its rows, figures unformatted."""
+    """The table as CSV: machine names (exports.COLUMN_LABELS names them for people) and unformatted figures."""
     if table.metric == "csat":
-        header = [str(_l("Group")), str(_l("Answers")), str(_l("CSAT %")), str(_l("Mean (1–5)")), str(_l("Small sample"))]
+        header = ["group", "responses", "csat", "csat_mean", "small_sample"]
         rows = [[r.label, r.n, r.value, r.mean, r.small_sample] for r in table.rows]
     else:
-        header = [
-            str(_l("Group")),
-            str(_l("Answers")),
-            str(_l("NPS")),
-            str(_l("lower bound of the 95 percent interval")),
-            str(_l("upper bound of the 95 percent interval")),
-            str(_l("Small sample")),
-        ]
+        header = ["group", "responses", "nps", "ci_low", "ci_high", "small_sample"]
         rows = [[r.label, r.n, r.value, r.low, r.high, r.small_sample] for r in table.rows]
         if table.name == "courses":
-            header.insert(2, str(_l("Accounts")))
+            header.insert(2, "accounts")
             for row, source in zip(rows, table.rows, strict=True):
                 row.insert(2, source.accounts)
     return header, rows

@@ -60,7 +60,7 @@ def export():
     except ParameterError as error:
         return _cannot_export(error)
     header, rows = exports.report_rows(view, query)
-    return exports.csv_response(f"report-{view}", header, rows, what=f"report:{view}", query=query, semicolon=_semicolon())
+    return exports.csv_response(f"report-{view}", header, rows, what=f"report:{view}", query=query, style=exports.CsvStyle.from_args(request.args))
 
 
 @bp.get("/reports/responses.csv")
@@ -71,11 +71,7 @@ def export_responses():
         rows = list(answers.export_rows(query, filters))
     except ParameterError as error:
         return _cannot_export(error)
-    return exports.csv_response("answers", answers.EXPORT_HEADER, rows, what="responses", query=query, semicolon=_semicolon())
-
-
-def _semicolon() -> bool:
-    return request.args.get("sep") == "semicolon"
+    return exports.csv_response("answers", answers.EXPORT_HEADER, rows, what="responses", query=query, style=exports.CsvStyle.from_args(request.args))
 
 
 def _cannot_export(error: ParameterError):
@@ -103,7 +99,7 @@ def insights_csv(table: str):
     except ParameterError as error:
         return _cannot_export(error)
     header, rows = insights.csv_rows(insights.insights(query, (table,)).tables[0])
-    return exports.csv_response(f"insights-{table}", header, rows, what=f"insights:{table}", query=query, semicolon=_semicolon())
+    return exports.csv_response(f"insights-{table}", header, rows, what=f"insights:{table}", query=query, style=exports.CsvStyle.from_args(request.args))
 
 
 # --- template helpers ---------------------------------------------------------------------------

@@ -62,7 +62,7 @@ NPS_FOLLOW_UP = {
     "detractor": {"de": "Das tut uns leid. Was ist schiefgelaufen, und was sollten wir zuerst verbessern?", "en": "We are sorry. What went wrong, and what should we improve first?"},
 }
 THANK_YOU = {
-    "de": "Vielen Dank für Ihre Rückmeldung! Ihre Kundenbetreuung sieht Ihre Antworten und meldet sich, wenn etwas zu klären ist.",
+    "de": "Vielen Dank für Ihre Rückmeldung! Ihre Ansprechperson bei uns sieht Ihre Antworten und meldet sich, wenn etwas zu klären ist.",
     "en": "Thank you for your feedback! Your account manager sees your answers and will get in touch if anything needs clarifying.",
 }
 
