@@ -58,6 +58,7 @@ def test_the_report_shows_charts_tables_and_segments(history, login_as):
         assert f'aria-labelledby="{chart}-title {chart}-desc"' in html and f'id="{chart}-title"' in html
     assert "<script" not in html.split("<main", 1)[1]  # no chart JavaScript
     assert "NPS by segment" in html and "Nord" in html and "small sample" in html
+    assert '<figcaption class="chart-note">The band shows the 95 % confidence interval' in html  # beside the NPS chart
     assert "/staff/reports/responses?" in html and "period=2026-" in html  # every figure links to its answers
 
 
