@@ -191,3 +191,11 @@ def test_the_filters_are_checkbox_lists_that_send_the_same_parameters(history, l
     assert re.search(r'class="multi-chosen"[^>]*>all</span>', form)  # a list with nothing ticked: all
     filtered = client.get(f"/staff/reports?{PERIOD}&region=Nord").get_data(as_text=True)
     assert "filtered" in filtered
+
+
+def test_in_german_the_band_is_explained_and_the_filters_say_how_to_choose(history, login_as):
+    client = login_as(Role.MANAGER)
+    client.post("/language", data={"lang": "de", "next": "/staff/reports", "csrf_token": client.csrf})
+    html = client.get(f"/staff/reports?{PERIOD}").get_data(as_text=True)
+    assert "Das Band zeigt das 95-%-Konfidenzintervall" in html
+    assert "nichts angekreuzt bedeutet alle" in html and "Strg" not in html and "Ctrl" not in html
