@@ -50,6 +50,7 @@ def test_the_report_shows_charts_tables_and_segments(history, login_as):
         assert f'aria-labelledby="{chart}-title {chart}-desc"' in html and f'id="{chart}-title"' in html
     assert "<script" not in html.split("<main", 1)[1]  # no chart JavaScript
     assert "NPS by segment" in html and "Nord" in html and "small sample" in html
+    assert '<figcaption class="chart-note">The band shows the 95 % confidence interval' in html  # beside the NPS chart
     assert "/staff/reports/responses?" in html and "period=2026-" in html  # every figure links to its answers
 
 
@@ -125,7 +126,7 @@ def test_a_history_restore_gets_the_whole_page(history, login_as):
     client = login_as(Role.MANAGER)
     restore = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
     html = client.get(f"/staff/reports?{PERIOD}&region=Nord", headers=restore).get_data(as_text=True)
-    assert "<html" in html and 'action="/staff/reports"' in html and '<option value="Nord" selected>' in html and "chart-nps" in html
+    assert "<html" in html and 'action="/staff/reports"' in html and '<input type="checkbox" name="region" value="Nord" checked>' in html and "chart-nps" in html
 
 
 def test_period_presets_keep_every_filter(history, login_as):
@@ -138,7 +139,7 @@ def test_period_presets_keep_every_filter(history, login_as):
     assert "region=Nord" in href and "interval=month" in href
     start = utcnow().date() + timedelta(days=1) - timedelta(days=30)
     shown = client.get(href).get_data(as_text=True)
-    assert f'name="from" value="{start.isoformat()}"' in shown and '<option value="Nord" selected>' in shown
+    assert f'name="from" value="{start.isoformat()}"' in shown and '<input type="checkbox" name="region" value="Nord" checked>' in shown
 
 
 def test_an_account_manager_may_widen_to_everything_and_the_links_keep_it(history, login_as):
@@ -172,3 +173,26 @@ def test_an_answer_on_the_survey_page_is_on_the_report_at_once(client, db, login
     detractors = next(link for link in answer_links(html) if "group=detractor" in link)
     listed = manager.get(detractors).get_data(as_text=True)
     assert "&lt;b&gt;Leitung&lt;/b&gt; =tot" in listed and "<b>Leitung</b>" not in listed
+
+
+def test_the_filters_are_checkbox_lists_that_send_the_same_parameters(history, login_as):
+    """No Ctrl-click list boxes: each filter is a list of checkboxes under the parameter's
+    name (region=Nord&region=Süd, as before), the chosen ones ticked, first and named."""
+    client = login_as(Role.MANAGER)
+    html = client.get(f"/staff/reports?{PERIOD}&region=Süd&region=Nord&survey_kind=nps").get_data(as_text=True)
+    form = html.split('class="card stack report-filters"', 1)[1].split("</form>", 1)[0]
+    assert "<select" in form and "multiple" not in form  # only the interval is a select
+    regions = re.findall(r'<input type="checkbox" name="region" value="([^"]+)"( checked)?>', form)
+    assert regions[:2] == [("Nord", " checked"), ("Süd", " checked")] and all(not checked for _value, checked in regions[2:])
+    assert re.search(r'class="multi-chosen"[^>]*>Nord, Süd</span>', form)
+    assert re.search(r'class="multi-chosen"[^>]*>all</span>', form)  # a list with nothing ticked: all
+    filtered = client.get(f"/staff/reports?{PERIOD}&region=Nord").get_data(as_text=True)
+    assert "filtered" in filtered
+
+
+def test_in_german_the_band_is_explained_and_the_filters_say_how_to_choose(history, login_as):
+    client = login_as(Role.MANAGER)
+    client.post("/language", data={"lang": "de", "next": "/staff/reports", "csrf_token": client.csrf})
+    html = client.get(f"/staff/reports?{PERIOD}").get_data(as_text=True)
+    assert "Das Band zeigt das 95-%-Konfidenzintervall" in html
+    assert "nichts angekreuzt bedeutet alle" in html and "Strg" not in html and "Ctrl" not in html

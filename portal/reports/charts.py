@@ -2,20 +2,34 @@
 
 No chart JavaScript: the templates (reports/charts.html) draw what these
 return, each chart with a title, a description and the same numbers as a
-table beside it. Coordinates are in a fixed viewBox; the SVG scales to the
-page width, so the charts work on a phone.
+table beside it. Coordinates are in a fixed viewBox and the SVG scales to the
+page width; so that the axis text stays readable when a phone shrinks the
+chart to half its size, portal.css sizes that text by the chart's width (never
+below 11 CSS px) and the geometry here leaves room for it at its largest,
+``TEXT`` viewBox units: margins fit "−100" and "100 %", and the period labels
+are thinned out to those that fit side by side.
+
+A period without answers is a gap: the line and the interval band break there
+instead of bridging it.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from flask_babel import gettext
 
-WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 44, 36, 12, 34
-PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-MAX_X_LABELS = 8
+WIDTH, HEIGHT = 640, 260
+#: The axis text's largest size in viewBox units (portal.css, ``.chart-svg .axis``), and the
+#: width of an average glyph at that size.
+TEXT = 26
+CHAR = 0.6 * TEXT
+LEFT, RIGHT, RIGHT_WITH_SCALE, TOP, BOTTOM = 72, 24, 84, 18, 46
+PLOT_H = HEIGHT - TOP - BOTTOM
+LABEL_Y = HEIGHT - 12
+#: Half the width of the band drawn around a period that has no neighbour to join.
+LONE_BAND = 6
 
 
 @dataclass(frozen=True)
@@ -28,6 +42,7 @@ class Tick:
 class XLabel:
     x: float
     label: str
+    anchor: str = "middle"  # "end" (or "start") where a centred label would leave the chart
 
 
 @dataclass(frozen=True)
@@ -42,13 +57,15 @@ class Point:
 @dataclass
 class LineChart:
     points: list[Point]
-    band: str = ""  # an SVG polygon's points (the confidence interval), empty without
-    path: str = ""  # an SVG polyline's points
+    bands: list[str] = field(default_factory=list)  # SVG polygons' points (the confidence interval), one per run of periods with answers
+    lines: list[str] = field(default_factory=list)  # SVG polylines' points, one per run of two or more periods with a value
     ticks: list[Tick] = field(default_factory=list)
     x_labels: list[XLabel] = field(default_factory=list)
     zero_y: float | None = None
     width: int = WIDTH
     height: int = HEIGHT
+    left: float = LEFT  # the plot area, between the axes
+    right: float = WIDTH - RIGHT
 
 
 @dataclass(frozen=True)
@@ -69,25 +86,72 @@ class BarChart:
     bars: list[Bar]
     ticks: list[Tick] = field(default_factory=list)
     x_labels: list[XLabel] = field(default_factory=list)
-    line: str = ""  # an optional polyline over the bars (the response rate)
+    lines: list[str] = field(default_factory=list)  # an optional line over the bars (the response rate), broken where it has no value
     line_ticks: list[Tick] = field(default_factory=list)  # the line's own scale (0–100 %), on the right
     width: int = WIDTH
     height: int = HEIGHT
+    left: float = LEFT
+    right: float = WIDTH - RIGHT
 
 
-def _x(index: int, count: int) -> float:
-    if count <= 1:
-        return LEFT + PLOT_W / 2
-    return LEFT + PLOT_W * index / (count - 1)
+def _slot_centres(count: int, left: float, right: float) -> list[float]:
+    """Each period in the middle of its own slot, so the first and last are not on the axes."""
+    slot = (right - left) / max(1, count)
+    return [left + slot * (i + 0.5) for i in range(count)]
 
 
 def _y(value: float, low: float, high: float) -> float:
     return TOP + PLOT_H * (high - value) / (high - low)
 
 
+def _runs(values: list) -> list[list[int]]:
+    """The indexes of the values, in runs of consecutive ones that are not None."""
+    runs: list[list[int]] = []
+    for i, value in enumerate(values):
+        if value is None:
+            continue
+        if runs and runs[-1][-1] == i - 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return runs
+
+
+def _points(pairs) -> str:
+    return " ".join(f"{x:.1f},{y:.1f}" for x, y in pairs)
+
+
+def _lines(xs: list[float], ys: list[float | None]) -> list[str]:
+    """A polyline per run of two or more values: a missing value breaks the line."""
+    return [_points((xs[i], ys[i]) for i in run) for run in _runs(ys) if len(run) > 1]
+
+
+def label_width(label: str) -> float:
+    """How wide a label is at the axis text's largest size (an estimate that errs wide)."""
+    return len(label) * CHAR
+
+
 def _x_labels(labels: list[str], xs: list[float]) -> list[XLabel]:
-    step = max(1, -(-len(labels) // MAX_X_LABELS))
-    return [XLabel(x, label) for i, (x, label) in enumerate(zip(xs, labels, strict=True)) if i % step == 0 or i == len(labels) - 1]
+    """The period labels that fit side by side at the largest text size, counted back
+    from the latest period (always labelled), at a regular step."""
+    if not labels:
+        return []
+    spacing = xs[1] - xs[0] if len(xs) > 1 else WIDTH
+    step = max(1, math.ceil((max(map(label_width, labels)) + CHAR) / spacing))
+    chosen: list[XLabel] = []
+    room = float(WIDTH)  # where the label to the right begins
+    for i in range(len(labels) - 1, -1, -step):
+        x, width = xs[i], label_width(labels[i])
+        anchor, start, end = "middle", x - width / 2, x + width / 2
+        if end > WIDTH:
+            anchor, start, end = "end", x - width, x
+        elif start < 0:
+            anchor, start, end = "start", x, x + width
+        if chosen and end + CHAR > room:
+            continue
+        chosen.append(XLabel(x, labels[i], anchor))
+        room = start
+    return chosen[::-1]
 
 
 def _format(value: float | None, suffix: str = "") -> str:
@@ -98,17 +162,20 @@ def line_chart(
     periods: list[str], values: list[float | None], *, low: float, high: float, bands: list[tuple[float, float] | None] | None = None,
     hrefs: list[str | None] | None = None, suffix: str = "", tick_step: float = 50,
 ) -> LineChart:
-    """A line over the periods (gaps where a value is missing), with an optional band."""
+    """A line over the periods, broken where a value is missing, with an optional band."""
     count = len(periods)
-    xs = [_x(i, count) for i in range(count)]
+    xs = _slot_centres(count, LEFT, WIDTH - RIGHT)
     hrefs = hrefs or [None] * count
-    points = [Point(x, _y(v, low, high), p, _format(v, suffix), h) for x, p, v, h in zip(xs, periods, values, hrefs, strict=True) if v is not None]
-    chart = LineChart(points=points, path=" ".join(f"{p.x:.1f},{p.y:.1f}" for p in points))
-    if bands:
-        upper = [(x, _y(b[1], low, high)) for x, b in zip(xs, bands, strict=True) if b is not None]
-        lower = [(x, _y(b[0], low, high)) for x, b in zip(xs, bands, strict=True) if b is not None]
-        if len(upper) > 1:
-            chart.band = " ".join(f"{x:.1f},{y:.1f}" for x, y in upper + lower[::-1])
+    ys = [None if v is None else _y(v, low, high) for v in values]
+    points = [Point(x, y, p, _format(v, suffix), h) for x, y, p, v, h in zip(xs, ys, periods, values, hrefs, strict=True) if y is not None]
+    chart = LineChart(points=points, lines=_lines(xs, ys))
+    for run in _runs(bands or []):
+        upper = [(xs[i], _y(bands[i][1], low, high)) for i in run]
+        lower = [(xs[i], _y(bands[i][0], low, high)) for i in run]
+        if len(run) == 1:  # a period alone: its interval as a narrow bar
+            (x, top), (_x, bottom) = upper[0], lower[0]
+            upper, lower = [(x - LONE_BAND, top), (x + LONE_BAND, top)], [(x - LONE_BAND, bottom), (x + LONE_BAND, bottom)]
+        chart.bands.append(_points(upper + lower[::-1]))
     tick = low
     while tick <= high:
         chart.ticks.append(Tick(_y(tick, low, high), f"{tick:g}"))
@@ -119,15 +186,30 @@ def line_chart(
     return chart
 
 
+def integer_ticks(top: int, most: int = 4) -> list[int]:
+    """Whole-number gridlines from 0 to at least ``top`` at a step of 1, 2 or 5 times a power
+    of ten, at most ``most`` steps: a count axis never shows 3.5, nor labels it "4"."""
+    top = max(1, top)
+    magnitude = 1
+    while True:
+        for factor in (1, 2, 5):
+            step = factor * magnitude
+            if math.ceil(top / step) <= most:
+                return list(range(0, step * math.ceil(top / step) + 1, step))
+        magnitude *= 10
+
+
 def bar_chart(labels: list[str], series: list[tuple[str, list[int]]], *, rate: list[float | None] | None = None,
               css: list[str] | None = None, hrefs: list[str | None] | None = None) -> BarChart:
     """Bars per label, one per series side by side (e.g. sent and answered), with an
     optional percentage line over them; ``css`` colours single-series bars one by one."""
+    right = WIDTH - (RIGHT_WITH_SCALE if rate else RIGHT)
     count = max(1, len(labels))
-    top = max([v for _name, values in series for v in values] + [1])
-    slot = PLOT_W / count
+    ticks = integer_ticks(max([v for _name, values in series for v in values] + [1]))
+    top = ticks[-1]
+    slot = (right - LEFT) / count
     width = slot * 0.8 / max(1, len(series))
-    chart = BarChart(bars=[])
+    chart = BarChart(bars=[], right=right)
     hrefs = hrefs or [None] * len(labels)
     for i, label in enumerate(labels):
         for j, (name, values) in enumerate(series):
@@ -136,12 +218,11 @@ def bar_chart(labels: list[str], series: list[tuple[str, list[int]]], *, rate: l
             x = LEFT + slot * i + slot * 0.1 + width * j
             colour = css[i] if css else f"series-{j}"
             chart.bars.append(Bar(x, TOP + PLOT_H - height, width, height, colour, f"{label} {name}".strip(), str(value), hrefs[i], label))
-    for fraction in (0, 0.5, 1):
-        chart.ticks.append(Tick(TOP + PLOT_H * (1 - fraction), f"{round(top * fraction):d}"))
-    centres = [LEFT + slot * (i + 0.5) for i in range(len(labels))]
-    chart.x_labels = _x_labels(labels, centres) if labels else []
+    chart.ticks = [Tick(_y(tick, 0, top), str(tick)) for tick in ticks]
+    centres = _slot_centres(len(labels), LEFT, right)
+    chart.x_labels = _x_labels(labels, centres)
     if rate:
-        chart.line = " ".join(f"{x:.1f},{_y(r, 0, 100):.1f}" for x, r in zip(centres, rate, strict=True) if r is not None)
+        chart.lines = _lines(centres, [None if r is None else _y(r, 0, 100) for r in rate])
         chart.line_ticks = [Tick(_y(percent, 0, 100), f"{percent} %") for percent in (0, 50, 100)]
     return chart
 
