@@ -53,8 +53,9 @@ from portal.followups.models import (
 )
 from portal.pagination import Page, paginate
 from portal.reports import metrics
+from portal.surveys import recovery
 from portal.surveys import services as surveys
-from portal.surveys.models import NPS_PROMOTER_MIN, Answer, Invitation, Response
+from portal.surveys.models import Answer, Invitation, Response
 from portal.timeutil import utcnow
 from portal.web.i18n import lazy_gettext as _l
 from portal.web.urls import external_url
@@ -68,7 +69,6 @@ QUARTER = timedelta(days=90)
 DROP_COOLDOWN = timedelta(days=30)
 #: The digest of overdue tasks goes out at the first worker run after this hour (UTC).
 DIGEST_HOUR = 6
-CSAT_TOP = 5
 _ADVISORY_SEED_LOCK = 471101
 
 
@@ -835,14 +835,6 @@ class AnswerLine:
 
 
 @dataclass(frozen=True)
-class ScoreLine:
-    date: datetime
-    nps: int | None
-    csat: int | None
-    comment: str | None = None
-
-
-@dataclass(frozen=True)
 class CourseSummary:
     learners: int
     courses_started: int
@@ -863,7 +855,7 @@ class TaskContext:
     answers: list[AnswerLine]
     comment: str | None
     contact: Contact | None
-    previous_scores: list[ScoreLine]
+    previous_scores: list[surveys.ContactAnswer]
     ticket: Ticket | None
     recent_tickets: list[Ticket]
     other_tasks: list[Task]
@@ -872,6 +864,7 @@ class TaskContext:
     courses: CourseSummary
     follow_up_invitation: Invitation | None
     follow_up_response: Response | None
+    follow_up_outcome: recovery.Recovery | None
     recovered: bool | None
     overdue: bool
     allowed_statuses: tuple[str, ...]
@@ -920,23 +913,10 @@ def follow_up_response(task: Task) -> Response | None:
 
 
 def is_recovered(original: Response | None, follow_up: Response | None) -> bool | None:
-    """Recovered: the follow-up score is higher than the original, or now at the top
-    (an NPS promoter, CSAT 5). None while there is no follow-up answer to judge."""
-    if follow_up is None or original is None:
-        return None
-    if follow_up.nps_score is not None:
-        if follow_up.nps_score >= NPS_PROMOTER_MIN:
-            return True
-        if original.nps_score is not None:
-            return follow_up.nps_score > original.nps_score
-    if follow_up.csat_score is not None:
-        if follow_up.csat_score >= CSAT_TOP:
-            return True
-        if original.csat_score is not None:
-            return follow_up.csat_score > original.csat_score
-    if follow_up.nps_score is None and follow_up.csat_score is None:
-        return None
-    return False
+    """Whether the follow-up shows the customer won back (portal/surveys/recovery.py);
+    None while there is no answer to judge."""
+    outcome = recovery.outcome(original, follow_up)
+    return outcome.recovered if outcome else None
 
 
 def task_context(task: Task, language: str | None = None, now: datetime | None = None) -> TaskContext:
@@ -949,16 +929,7 @@ def task_context(task: Task, language: str | None = None, now: datetime | None =
     language = language or str(get_locale() or _default_locale())
     response = task.response
     contact = task.contact
-    previous: list[ScoreLine] = []
-    if contact is not None:
-        rows = db.session.execute(
-            select(Response.created_at, Response.nps_score, Response.csat_score, Response.comment)
-            .where(Response.contact_id == contact.id, Response.id != (response.id if response else -1))
-            .where(or_(Response.nps_score.is_not(None), Response.csat_score.is_not(None)))
-            .order_by(Response.created_at.desc())
-            .limit(10)
-        )
-        previous = [ScoreLine(*row) for row in rows]
+    previous = surveys.contact_answers(contact.id, response) if contact is not None else []
     ticket = db.session.get(Ticket, response.ticket_id) if response is not None and response.ticket_id else None
     others = list(
         db.session.scalars(
@@ -985,6 +956,7 @@ def task_context(task: Task, language: str | None = None, now: datetime | None =
         courses=course_summary(task.account),
         follow_up_invitation=task.follow_up_invitation,
         follow_up_response=follow_up,
+        follow_up_outcome=recovery.outcome(response, follow_up, language),
         recovered=is_recovered(response, follow_up),
         overdue=is_overdue(task, now),
         allowed_statuses=allowed_statuses(task),
@@ -997,7 +969,7 @@ def task_context(task: Task, language: str | None = None, now: datetime | None =
 
 def send_due_follow_ups(now: datetime | None = None, limit: int = 200) -> int:
     """Invite the contact of each resolved task whose follow-up is due to the
-    survey they answered (routine throttling does not apply; an opt-out does)."""
+    recovery survey (routine throttling does not apply; an opt-out does)."""
     now = now or utcnow()
     tasks = db.session.scalars(
         select(Task)
@@ -1014,9 +986,10 @@ def send_due_follow_ups(now: datetime | None = None, limit: int = 200) -> int:
         contact = surveys.lock_contact(task.contact_id)
         if contact.survey_opt_out:
             continue
-        created = surveys.invite(task.response.survey, contact, ticket=None, now=now)
-        task.follow_up_invitation_id = created.invitation.id
-        sent += 1
+        invitation = recovery.invite_after_follow_up(task.response, contact, now=now)
+        if invitation is not None:
+            task.follow_up_invitation_id = invitation.id
+            sent += 1
     db.session.flush()
     return sent
 
@@ -1132,6 +1105,7 @@ class LoopRow:
     hours_to_first_action: list[float] = field(default_factory=list)
     followed_up: int = 0  # tasks whose follow-up survey was answered: the n of the recovery rate
     recovered: int = 0
+    scores: list[int] = field(default_factory=list)  # the recovery survey's satisfaction (1–5)
 
     @property
     def sla_share(self) -> float | None:
@@ -1145,7 +1119,13 @@ class LoopRow:
     def recovery_rate(self) -> float | None:
         return round(100 * self.recovered / self.followed_up, 1) if self.followed_up else None
 
-    def add(self, task: Task, recovered: bool | None) -> None:
+    @property
+    def recovery_score(self) -> float | None:
+        """The mean satisfaction (1–5) given in the recovery survey; its n is ``len(scores)``."""
+        return round(statistics.fmean(self.scores), 1) if self.scores else None
+
+    def add(self, task: Task, outcome: recovery.Recovery | None) -> None:
+        recovered = outcome.recovered if outcome else None
         self.tasks += 1
         if task.first_action_at is not None:
             self.with_first_action += 1
@@ -1155,6 +1135,8 @@ class LoopRow:
         if recovered is not None:
             self.followed_up += 1
             self.recovered += bool(recovered)
+        if outcome is not None and outcome.score is not None:
+            self.scores.append(outcome.score)
 
 
 @dataclass
@@ -1183,24 +1165,21 @@ def loop_report(start: date | datetime, end: date | datetime, user: StaffUser) -
             .options(selectinload(Task.assignee), selectinload(Task.response))
         )
     )
-    invitation_ids = [t.follow_up_invitation_id for t in tasks if t.follow_up_invitation_id]
-    follow_ups = {}
-    if invitation_ids:
-        follow_ups = {r.invitation_id: r for r in db.session.scalars(select(Response).where(Response.invitation_id.in_(invitation_ids)))}
+    follow_ups = recovery.follow_up_responses([t.follow_up_invitation_id for t in tasks if t.follow_up_invitation_id])
     total = LoopRow(None, _("All tasks"))
     by_assignee: dict[Any, LoopRow] = {}
     by_rule: dict[str, LoopRow] = {}
     for task in tasks:
-        recovered = is_recovered(task.response, follow_ups.get(task.follow_up_invitation_id)) if task.follow_up_invitation_id else None
-        total.add(task, recovered)
+        outcome = recovery.outcome(task.response, follow_ups.get(task.follow_up_invitation_id))
+        total.add(task, outcome)
         key = task.assignee_id
         if key not in by_assignee:
             by_assignee[key] = LoopRow(key, task.assignee.name if task.assignee else _("Unassigned"))
-        by_assignee[key].add(task, recovered)
+        by_assignee[key].add(task, outcome)
         for kind in dict.fromkeys(task.rule_kinds or []):
             if kind not in by_rule:
                 by_rule[kind] = LoopRow(kind, str(RuleKind.LABELS.get(kind, kind)))
-            by_rule[kind].add(task, recovered)
+            by_rule[kind].add(task, outcome)
     rule_order = {kind: n for n, kind in enumerate(RuleKind.ALL)}
     return LoopReport(
         start=begin.date(),
