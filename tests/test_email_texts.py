@@ -73,7 +73,7 @@ def _email_templates() -> set[str]:
     return found | {"surveys/email/invitation"}
 
 
-def _rendered_emails(app, make_survey) -> dict[str, list[tuple[str, str, str]]]:
+def _rendered_emails(app) -> dict[str, list[tuple[str, str, str]]]:
     """(subject, text, html) of each email template, in each language, as the portal renders them."""
     now = utcnow()
     task = {
@@ -102,8 +102,8 @@ def _rendered_emails(app, make_survey) -> dict[str, list[tuple[str, str, str]]]:
     return found
 
 
-def test_the_text_part_of_every_email_is_plain_text(app, make_survey):
-    rendered = _rendered_emails(app, make_survey)
+def test_the_text_part_of_every_email_is_plain_text(app):
+    rendered = _rendered_emails(app)
     assert all(rendered.values()), f"an email template has no case here: {[name for name, cases in rendered.items() if not cases]}"
     for name, cases in rendered.items():
         for subject, text, html in cases:

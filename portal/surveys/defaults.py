@@ -58,7 +58,7 @@ EMAIL_BODY = {
     SurveyKind.RECOVERY: {
         "de": "Guten Tag {{ contact.name }},\n\nvor einigen Tagen haben wir uns um {% if concern %}{{ concern }}{% else %}Ihr Anliegen{% endif %} gekümmert. "
         "Hat sich Ihr Anliegen damit erledigt? Ihre Antwort dauert weniger als eine Minute und zeigt uns, ob noch etwas zu tun ist.\n\nVielen Dank!",
-        "en": "Hello {{ contact.name }},\n\na few days ago we took care of {% if concern %}{{ concern }}{% else %}your concern{% endif %}. "
+        "en": "Hello {{ contact.name }},\n\na few days ago we followed up on {% if concern %}{{ concern }}{% else %}your concern{% endif %}. "
         "Has your concern been resolved? Answering takes less than a minute and tells us whether anything is still to be done.\n\nThank you!",
     },
 }
@@ -212,8 +212,8 @@ def recovery_survey() -> Survey:
         name="Nach der Nachfassaufgabe",
         kind=SurveyKind.RECOVERY,
         active=True,
-        title={"de": "Hat sich Ihr Anliegen erledigt?", "en": "Has your concern been resolved?"},
-        intro={"de": "Zwei kurze Fragen dazu, ob unsere Hilfe gewirkt hat.", "en": "Two short questions on whether our help worked."},
+        title={"de": "Kurze Nachfrage zu Ihrem Anliegen", "en": "A quick check on your concern"},
+        intro={"de": "Drei kurze Fragen dazu, ob unsere Hilfe gewirkt hat.", "en": "Three short questions on whether our help worked."},
         thank_you={
             "de": "Vielen Dank für Ihre Antwort! Ihre Kundenbetreuung sieht sie und meldet sich, falls noch etwas offen ist.",
             "en": "Thank you for your answer! Your account manager sees it and will get in touch if anything is still open.",
