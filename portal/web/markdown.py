@@ -365,7 +365,7 @@ class _PlainText(HTMLParser):
         elif tag in ("br", "tr"):
             self._break(blank=False)
         elif tag in ("td", "th") and self.line.strip():
-            self.line += " | "
+            self.line = self.line.rstrip() + " | "
         elif tag == "a":
             self.links.append((values.get("href") or "", len(self.line)))
         elif tag == "img":
