@@ -37,7 +37,7 @@ def _invitation(survey, language: str, context: dict, reminder: bool = False) ->
         values=_values(context),
         language=language,
         survey_link="https://portal.example/s/abc",
-        score_links=[(n, f"https://portal.example/s/abc?score={n}") for n in range(11)] if survey.kind == SurveyKind.NPS else None,
+        quick=emails.quick_answers(survey.questions[0], language, lambda value: f"https://portal.example/s/abc?score={value}"),
         unsubscribe_link="https://portal.example/u/def",
         reminder=reminder,
     )
@@ -126,7 +126,7 @@ def test_staff_markdown_becomes_plain_text_and_customer_values_stay_as_written(a
     with app.test_request_context():
         rendered = emails.render_invitation(
             subject_template="Ticket {{ ticket.id }}", body_template=body, values=values, language="de",
-            survey_link="https://portal.example/s/abc", score_links=None, unsubscribe_link="https://portal.example/u/def",
+            survey_link="https://portal.example/s/abc", unsubscribe_link="https://portal.example/u/def",
         )  # fmt: skip
     text = rendered.text
     assert text.startswith("Guten Tag [Passwort zurücksetzen](https://evil.example),\n\n")  # the name as written, not as a link

@@ -149,8 +149,11 @@ def test_a_low_answer_is_followed_up_and_the_recovery_is_measured(app, db, clien
 
     # 7. The answer shows on the task, and counts as recovered: in the loop report, never as satisfaction.
     recovery_survey = db.session.get(Invitation, follow_up.id).survey
-    page = client.get(f"/s/{follow_up_token}").get_data(as_text=True)
+    assert f"  Ja, es ist erledigt: http://localhost/s/{follow_up_token}?score=yes" in text  # one tap on a phone
+    assert f'href="http://localhost/s/{follow_up_token}?score=yes"' in html_of(email)
+    page = client.get(f"/s/{follow_up_token}?score=yes").get_data(as_text=True)
     assert "Hat sich Ihr Anliegen erledigt?" in page and "ersten Kontakt" not in page
+    assert re.search(r'value="yes"\s+checked', page)  # marked, not saved: mail scanners fetch links
     answer(client, follow_up_token, recovery_survey, 1, "yes")
     answer(client, follow_up_token, recovery_survey, 2, "4")
     answer(client, follow_up_token, recovery_survey, 3, "Läuft wieder, danke.")

@@ -438,16 +438,13 @@ def preview_email(survey: Survey, language: str) -> emails.RenderedEmail:
     """The invitation as a contact speaking ``language`` would get it, with
     sample values. Raises EmailTemplateError for a template that does not render."""
     first = survey.questions[0] if survey.questions else None
-    score_links = None
-    if first is not None and first.type == QuestionType.NPS:
-        score_links = [(n, f"{SAMPLE_SURVEY_LINK}?score={n}") for n in range(0, 11)]
     return emails.render_invitation(
         subject_template=localized(survey.email_subject, language),
         body_template=localized(survey.email_body, language),
         values=sample_values(),
         language=language,
         survey_link=SAMPLE_SURVEY_LINK,
-        score_links=score_links,
+        quick=emails.quick_answers(first, language, lambda value: f"{SAMPLE_SURVEY_LINK}?score={value}"),
         unsubscribe_link=SAMPLE_UNSUBSCRIBE_LINK,
     )
 

@@ -19,6 +19,7 @@ link it in any Markdown form.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from portal.mail import services as mail
+from portal.surveys.models import Question, QuestionType
 from portal.web import theme
 from portal.web.markdown import TextSlots, html_to_text
 
@@ -71,6 +73,32 @@ PLACEHOLDERS = {
 
 class EmailTemplateError(ValueError):
     """A staff-written template that cannot be rendered; the message says where."""
+
+
+@dataclass(frozen=True)
+class QuickAnswers:
+    """Links under the email's text that open the survey with an answer to its
+    first question marked (the page never saves an answer from a link: mail
+    scanners fetch links): the 0–10 scores of an NPS question, or the options
+    of a single choice with the question's wording."""
+
+    scores: list[tuple[int, str]] | None = None
+    question: str = ""
+    choices: list[tuple[str, str]] | None = None
+
+
+def quick_answers(first: Question | None, language: str, link: Callable[[object], str]) -> QuickAnswers:
+    """The quick answers to ``first`` in ``language``; ``link(value)`` is the survey link with that value marked."""
+    if first is None:
+        return QuickAnswers()
+    if first.type == QuestionType.NPS:
+        return QuickAnswers(scores=[(n, link(n)) for n in range(0, 11)])
+    if first.type == QuestionType.SINGLE and first.options:
+        def text(texts: dict) -> str:
+            return texts.get(language) or texts.get("de") or texts.get("en") or ""
+
+        return QuickAnswers(question=text(first.text or {}), choices=[(text(o) or o["value"], link(o["value"])) for o in first.options])
+    return QuickAnswers()
 
 
 @dataclass(frozen=True)
@@ -135,8 +163,8 @@ def render_invitation(
     values: dict,
     language: str,
     survey_link: str,
-    score_links: list[tuple[int, str]] | None,
     unsubscribe_link: str,
+    quick: QuickAnswers | None = None,
     reminder: bool = False,
 ) -> RenderedEmail:
     subject = " ".join(render_staff_template(subject_template, values).split())
@@ -147,7 +175,7 @@ def render_invitation(
         body_html=body_html,
         body_text=html_to_text(body_html),
         survey_link=survey_link,
-        score_links=score_links,
+        quick=quick or QuickAnswers(),
         unsubscribe_link=unsubscribe_link,
         reminder=reminder,
         language=language,

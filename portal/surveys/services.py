@@ -167,9 +167,7 @@ def _queue_email(invitation: Invitation, raw: str, raw_unsubscribe: str, send_af
     survey_link = external_url("surveys.survey_page", token=raw)
     unsubscribe_link = external_url("surveys.unsubscribe", token=raw_unsubscribe)
     first = survey.questions[0] if survey.questions else None
-    score_links = None
-    if first is not None and first.type == QuestionType.NPS:
-        score_links = [(n, external_url("surveys.survey_page", token=raw, score=n)) for n in range(0, 11)]
+    quick = emails.quick_answers(first, language, lambda value: external_url("surveys.survey_page", token=raw, score=value))
     values = emails.template_values(
         contact_name=contact.name,
         account_name=invitation.account.name if invitation.account else "",
@@ -185,7 +183,7 @@ def _queue_email(invitation: Invitation, raw: str, raw_unsubscribe: str, send_af
         values=values,
         language=language,
         survey_link=survey_link,
-        score_links=score_links,
+        quick=quick,
         unsubscribe_link=unsubscribe_link,
         reminder=reminder,
     )
