@@ -651,6 +651,7 @@ def make_survey(db):
         "post_installation": defaults.post_installation_survey,
         "nps": defaults.nps_survey,
         "custom": defaults.custom_survey,
+        "recovery": defaults.recovery_survey,
     }
 
     def _make(kind: str = "post_ticket", **overrides):

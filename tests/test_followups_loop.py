@@ -1,9 +1,10 @@
 """The whole loop, end to end, the real way: a signed ticket.closed event → the
 survey email at the SMTP server → a low answer on the survey page → a task and
 its notification email at the SMTP server → an activity → resolved → the
-follow-up survey sent 14 days later (time travel: the jobs take ``now``) →
-its answer → counted as recovered in the loop report. And the suppression
-the open task causes, on the intake and on the account's timeline."""
+recovery survey sent 14 days later (time travel: the jobs take ``now``),
+naming the concern → its answer → counted as recovered in the loop report,
+never as satisfaction. And the suppression the open task causes, on the
+intake and on the account's timeline."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from sqlalchemy import func, select, update
 
 from portal.auth.models import Role
 from portal.customers.models import Account
-from portal.followups import lists, loop, recovery, taskpage, workflow
+from portal.followups import lists, loop, recovery as followup_recovery, taskpage, workflow
 from portal.followups.models import ActivityKind, RuleKind, Task, TaskStatus
 from portal.mail import services as mail
 from portal.mail.models import OutboxMessage
-from portal.surveys.models import Invitation, Response
+from portal.surveys.models import Invitation, Response, SurveyKind
 from portal.timeutil import utcnow
 from portal.web.transaction import unit_of_work
 from portal.worker import run_jobs_once
@@ -130,26 +131,52 @@ def test_a_low_answer_is_followed_up_and_the_recovery_is_measured(app, db, clien
     db.session.expire_all()
     task = db.session.get(Task, task.id)
     follow_up = task.follow_up_invitation
-    assert follow_up is not None and follow_up.contact_id == original.contact_id and follow_up.survey_id == original.survey_id
+    assert follow_up is not None and follow_up.contact_id == original.contact_id
+    assert follow_up.survey.kind == SurveyKind.RECOVERY and follow_up.ticket_id is None
     assert task.follow_up_due_at is None
     # The clock reaches the day the email was queued for.
     db.session.execute(update(OutboxMessage).where(OutboxMessage.id == follow_up.outbox_message_id).values(next_attempt_at=utcnow(), due_at=utcnow()))
     before = len(recorder.messages)
     deliver(db)
     assert len(recorder.messages) == before + 1
+    email = recorder.messages[-1]
+    assert email["Subject"] == "Hat sich Ihr Anliegen erledigt?"  # Lena reads German: no "(Ticket )", no post-ticket question
+    text = text_of(email)
+    assert "vor einigen Tagen haben wir uns um Ihr Anliegen „Echo bei Gesprächen“ gekümmert." in text
+    assert "**" not in text and "„“" not in text and "ersten Kontakt" not in text
     follow_up_token = survey_token(recorder, contact_email)
     assert follow_up_token != token
 
-    # 7. The answer shows on the task, and counts as recovered.
-    answer(client, follow_up_token, survey, 1, "4")
+    # 7. The answer shows on the task, and counts as recovered: in the loop report, never as satisfaction.
+    recovery_survey = db.session.get(Invitation, follow_up.id).survey
+    assert f"  Ja, es ist erledigt: http://localhost/s/{follow_up_token}?score=yes" in text  # one tap on a phone
+    assert f'href="http://localhost/s/{follow_up_token}?score=yes"' in html_of(email)
+    page = client.get(f"/s/{follow_up_token}?score=yes").get_data(as_text=True)
+    assert "Hat sich Ihr Anliegen erledigt?" in page and "ersten Kontakt" not in page
+    assert re.search(r'value="yes"\s+checked', page)  # marked, not saved: mail scanners fetch links
+    answer(client, follow_up_token, recovery_survey, 1, "yes")
+    answer(client, follow_up_token, recovery_survey, 2, "4")
+    answer(client, follow_up_token, recovery_survey, 3, "Läuft wieder, danke.")
     db.session.expire_all()
     assert db.session.scalar(select(Task).where(Task.id != task.id)) is None  # a good answer makes no new task
     context = taskpage.task_context(db.session.get(Task, task.id), "en")
     assert context.follow_up_response is not None and context.follow_up_response.csat_score == 4
     assert context.recovered is True
+    outcome = context.follow_up_outcome
+    assert (outcome.resolved, outcome.resolved_label, outcome.score, outcome.comment) == ("yes", "Yes, it has been resolved", 4, "Läuft wieder, danke.")
+    task_page = staff_client.get(f"/staff/tasks/{task.id}").get_data(as_text=True)
+    assert "Yes, it has been resolved" in task_page and "Läuft wieder, danke." in task_page
+    from portal.reports import services as reports
+    from portal.reports.query import ReportQuery
+
+    assert reports.report("csat", ReportQuery.last_days(30))["total"]["responses"] == 1  # the original answer, not the recovery answer
+    assert [(line.survey_kind, line.later) for line in context.previous_scores] == [(SurveyKind.RECOVERY, True)]
     report = loop.loop_report(start.date() - timedelta(days=1), start.date() + timedelta(days=30), anna)
     assert report.total.tasks == 1 and report.total.within_sla == 1 and report.total.sla_share == 100.0
     assert report.total.followed_up == 1 and report.total.recovered == 1 and report.total.recovery_rate == 100.0
+    assert report.total.recovery_score == 4.0
+    loop_page = staff_client.get(f"/staff/reports/loop?from={start.date() - timedelta(days=1)}&to={start.date() + timedelta(days=30)}").get_data(as_text=True)
+    assert "Recovery score (1–5)" in loop_page and "<td>4.0</td>" in loop_page
     assert report.total.median_hours is not None and report.total.median_hours < 3
     [row] = report.by_assignee
     assert row.label == "Anna Keller" and row.recovered == 1
@@ -160,7 +187,7 @@ def test_a_low_answer_is_followed_up_and_the_recovery_is_measured(app, db, clien
     assert reply.get_json()["outcome"] == "invited"
 
 
-def test_a_follow_up_that_is_no_better_is_not_recovered(db, make_survey, make_contact, make_invitation, make_staff, make_account):
+def test_a_recovery_answer_that_is_not_resolved_is_not_recovered_and_makes_a_new_task(db, make_survey, make_contact, make_invitation, make_staff, make_account):
     from portal.surveys import services as surveys
 
     anna = make_staff(role=Role.ACCOUNT_MANAGER)
@@ -173,16 +200,64 @@ def test_a_follow_up_that_is_no_better_is_not_recovered(db, make_survey, make_co
     task = db.session.scalar(select(Task))
     now = utcnow()
     workflow.change_status(task, anna, TaskStatus.RESOLVED, "Angerufen", now=now)
-    recovery.send_due_follow_ups(now + timedelta(days=14))
+    assert followup_recovery.send_due_follow_ups(now + timedelta(days=14)) == 1  # a portal without a recovery survey gets the default one
     db.session.commit()
     follow_up = db.session.get(Invitation, task.follow_up_invitation_id)
-    surveys.record_answer(follow_up, survey, question, surveys.parse_answer(question, ["5"]))  # the same score again
+    recovery = follow_up.survey
+    assert recovery.kind == SurveyKind.RECOVERY and recovery.active
+    assert follow_up.concern.startswith("Ihre Rückmeldung vom ")  # no ticket: the day of the feedback names the concern
+    for position, value in ((1, "no"), (2, "2"), (3, "Immer noch Abbrüche.")):
+        asked = recovery.questions[position - 1]
+        surveys.record_answer(follow_up, recovery, asked, surveys.parse_answer(asked, [value]))
     db.session.commit()
     report = loop.loop_report(now.date(), now.date(), anna)
     assert report.total.followed_up == 1 and report.total.recovered == 0 and report.total.recovery_rate == 0.0
+    assert report.total.recovery_score == 2.0
     assert report.total.within_sla == 1  # resolving within the SLA is an action
-    # The unchanged detractor answer to the follow-up is a task of its own, for a new call.
-    assert db.session.scalar(select(Task).where(Task.response_id == db.session.scalar(select(Response.id).where(Response.invitation_id == follow_up.id)))) is not None
+    context = taskpage.task_context(task, "de")
+    assert context.recovered is False and context.follow_up_outcome.resolved_label == "Nein, noch nicht"
+    # The unhappy answer to the recovery survey is a task of its own, for a new call; its own
+    # recovery survey names the same concern.
+    new_task = db.session.scalar(select(Task).where(Task.response_id == db.session.scalar(select(Response.id).where(Response.invitation_id == follow_up.id))))
+    assert new_task is not None
+    workflow.change_status(new_task, anna, TaskStatus.RESOLVED, "Nochmals angerufen", now=now)
+    followup_recovery.send_due_follow_ups(now + timedelta(days=30))
+    assert db.session.get(Invitation, new_task.follow_up_invitation_id).concern == follow_up.concern
+
+
+def test_a_follow_up_of_the_original_survey_is_still_judged_by_its_score(db, make_survey, make_contact, make_invitation, make_staff, make_account):
+    """Follow-ups sent before the recovery survey existed were the original survey again."""
+    from portal.surveys import services as surveys
+
+    anna = make_staff(role=Role.ACCOUNT_MANAGER)
+    contact = make_contact(make_account(account_manager_id=anna.id))
+    survey = make_survey("nps")
+    invitation, _ = make_invitation(survey=survey, contact=contact)
+    question = survey.questions[0]
+    surveys.record_answer(invitation, survey, question, surveys.parse_answer(question, ["5"]))
+    task = db.session.scalar(select(Task))
+    workflow.change_status(task, anna, TaskStatus.RESOLVED, "Angerufen")
+    old_style, _ = make_invitation(survey=survey, contact=contact)
+    task.follow_up_invitation_id = old_style.id
+    surveys.record_answer(old_style, survey, question, surveys.parse_answer(question, ["6"]))
+    db.session.commit()
+    assert taskpage.task_context(task, "en").recovered is True  # higher than before
+
+
+def test_a_switched_off_recovery_survey_sends_nothing(db, make_survey, make_contact, make_invitation, make_staff, make_account):
+    from portal.surveys import services as surveys
+
+    make_survey("recovery", active=False)
+    anna = make_staff(role=Role.ACCOUNT_MANAGER)
+    contact = make_contact(make_account(account_manager_id=anna.id))
+    survey = make_survey("nps")
+    invitation, _ = make_invitation(survey=survey, contact=contact)
+    surveys.record_answer(invitation, survey, survey.questions[0], surveys.parse_answer(survey.questions[0], ["3"]))
+    task = db.session.scalar(select(Task))
+    now = utcnow()
+    workflow.change_status(task, anna, TaskStatus.RESOLVED, "Angerufen", now=now)
+    assert followup_recovery.send_due_follow_ups(now + timedelta(days=14)) == 0
+    assert task.follow_up_invitation_id is None and task.follow_up_due_at is None
 
 
 def test_the_loop_report_is_scoped_to_what_the_reader_may_see(db, make_staff, make_account, make_contact, make_survey, make_invitation):

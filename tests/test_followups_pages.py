@@ -92,7 +92,7 @@ def test_working_a_task_without_javascript(app, db, am_task):
     task = db.session.get(Task, task.id)
     assert task.status == TaskStatus.RESOLVED and task.follow_up_due_at is not None
     page = client.get(f"/staff/tasks/{task.id}").get_data(as_text=True)
-    assert "Störung behoben" in page and "A follow-up survey goes to the contact" in page
+    assert "Störung behoben" in page and "A recovery survey goes to the contact" in page
 
 
 def test_a_status_change_with_htmx_updates_the_panel_and_the_navigation_count(app, db, am_task):

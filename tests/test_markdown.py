@@ -7,6 +7,7 @@ from markupsafe import Markup
 
 from portal.web.markdown import (
     ALLOWED_TAGS,
+    html_to_text,
     render_markdown,
     render_markdown_report,
     sanitize_html,
@@ -180,3 +181,24 @@ def test_the_markdown_filter_uses_the_same_pipeline(app):
     template = app.jinja_env.from_string("{{ text|markdown }}")
     html = template.render(text="**ok** <script>alert(1)</script>")
     assert "<strong>ok</strong>" in html and "<script" not in html
+
+
+# --- plain text (an email's text part) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "text"),
+    [
+        ("Guten Tag **Lena**,\n\nwir haben Ihr *Anliegen* abgeschlossen.", "Guten Tag Lena,\n\nwir haben Ihr Anliegen abgeschlossen."),
+        ("[zur Umfrage](https://portal.example/s/1) oder <https://portal.example/s/1>", "zur Umfrage (https://portal.example/s/1) oder https://portal.example/s/1"),
+        ("<mailto:hilfe@operator.example>", "hilfe@operator.example"),
+        ("- eins\n- zwei\n    - zwei a\n\n1. erst\n2. dann", "- eins\n- zwei\n  - zwei a\n\n1. erst\n2. dann"),
+        ("# Titel\n\nText mit `code` & <b>fett</b>  \nneue Zeile", "Titel\n\nText mit code & fett\nneue Zeile"),
+        ("    eingerückt\n      bleibt", "eingerückt\n  bleibt"),
+        ("| A | B |\n|---|---|\n| 1 | 2 |", "A | B\n1 | 2"),
+        ("![Logo](https://cdn.example/logo.png) Text", "Logo Text"),
+        ("a &lt;script&gt; &amp; b", "a <script> & b"),
+    ],
+)
+def test_sanitized_html_becomes_plain_text(source, text):
+    assert html_to_text(render_markdown(source)) == text

@@ -2,7 +2,7 @@
 in every state, worked by the demo account managers.
 
 - older tasks are mostly resolved (a call, an outcome) or dismissed; most
-  resolved ones had their follow-up survey 14 days later, many of those
+  resolved ones had their recovery survey 14 days later, many of those
   answered, and most of those recovered;
 - tasks of the last weeks are open, in progress or waiting, some overdue;
 - a few comments mention cancelling (the keyword rule), and accounts whose NPS
@@ -25,7 +25,8 @@ from portal.customers.models import Account
 from portal.extensions import db
 from portal.followups import evaluation, rules
 from portal.followups.models import Activity, ActivityKind, Task, TaskStatus
-from portal.surveys.models import Answer, Invitation, InvitationStatus, QuestionType, Response
+from portal.surveys import recovery
+from portal.surveys.models import Answer, Invitation, InvitationStatus, QuestionType, Response, SurveyKind
 from portal.timeutil import utcnow
 
 #: How far back low answers become demo tasks, and how many at most.
@@ -182,18 +183,22 @@ def _work(task: Task, rng: random.Random, now: datetime) -> None:
 
 
 def _follow_up(task: Task, sent_at: datetime, rng: random.Random, now: datetime) -> None:
-    """The follow-up survey that went out, and (mostly) its answer."""
+    """The recovery survey that went out, and (mostly) its answer."""
     original = task.response
-    survey = original.survey
+    survey = recovery.recovery_survey()
+    if survey is None:
+        return
+    language = task.contact.language if task.contact and task.contact.language in ("de", "en") else "de"
     answered = rng.random() < 0.7
     answered_at = min(sent_at + timedelta(hours=rng.randint(2, 72)), now - timedelta(minutes=5)) if answered else None
     invitation = Invitation(
         survey=survey,
         contact_id=task.contact_id,
         account_id=task.account_id,
+        concern=recovery.concern(original, language)[:300],
         token_hash=secrets.token_hex(32),
         unsubscribe_token_hash=secrets.token_hex(32),
-        language=task.contact.language if task.contact else "de",
+        language=language,
         status=InvitationStatus.ANSWERED if answered else InvitationStatus.SENT,
         created_at=sent_at,
         sent_at=sent_at,
@@ -213,18 +218,14 @@ def _follow_up(task: Task, sent_at: datetime, rng: random.Random, now: datetime)
     db.session.add(response)
     db.session.flush()
     for question in survey.questions:
-        if question.type == QuestionType.NPS:
-            base = original.nps_score if original.nps_score is not None else 5
-            score = rng.randint(max(base + 2, 7), 10) if recovered else rng.randint(max(0, base - 2), base)
-            response.nps_score = score
+        answer = Answer(response_id=response.id, question_id=question.id, skipped=False, answered_at=answered_at)
+        if question.type == QuestionType.SINGLE and any(o["value"] == SurveyKind.RESOLVED_YES for o in question.options):
+            answer.choices = [SurveyKind.RESOLVED_YES if recovered else rng.choice(("partly", "no"))]
         elif question.type == QuestionType.CSAT:
-            base = original.csat_score if original.csat_score is not None else 2
-            score = rng.randint(min(base + 1, 5), 5) if recovered else rng.randint(1, base)
-            response.csat_score = score
+            answer.number = response.csat_score = rng.randint(4, 5) if recovered else rng.randint(1, 3)
         else:
             continue
-        db.session.add(Answer(response_id=response.id, question_id=question.id, number=score, skipped=False, answered_at=answered_at))
-        break
+        db.session.add(answer)
     db.session.flush()
 
 

@@ -9,15 +9,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from portal.auth.models import StaffUser
 from portal.extensions import db
 from portal.followups.lists import visible_tasks
 from portal.followups.models import RuleKind, Task
-from portal.followups.recovery import is_recovered
-from portal.surveys.models import Response
+from portal.surveys import recovery as recovery_survey
 from portal.timeutil import parse_day, utcnow
 
 
@@ -42,6 +40,7 @@ class LoopRow:
     hours_to_first_action: list[float] = field(default_factory=list)
     followed_up: int = 0  # tasks whose follow-up survey was answered: the n of the recovery rate
     recovered: int = 0
+    scores: list[int] = field(default_factory=list)  # the recovery survey's satisfaction (1–5)
 
     @property
     def sla_share(self) -> float | None:
@@ -55,7 +54,13 @@ class LoopRow:
     def recovery_rate(self) -> float | None:
         return round(100 * self.recovered / self.followed_up, 1) if self.followed_up else None
 
-    def add(self, task: Task, recovered: bool | None) -> None:
+    @property
+    def recovery_score(self) -> float | None:
+        """The mean satisfaction (1–5) given in the recovery survey; its n is ``len(scores)``."""
+        return round(statistics.fmean(self.scores), 1) if self.scores else None
+
+    def add(self, task: Task, outcome: recovery_survey.Recovery | None) -> None:
+        recovered = outcome.recovered if outcome else None
         self.tasks += 1
         if task.first_action_at is not None:
             self.with_first_action += 1
@@ -65,6 +70,8 @@ class LoopRow:
         if recovered is not None:
             self.followed_up += 1
             self.recovered += bool(recovered)
+        if outcome is not None and outcome.score is not None:
+            self.scores.append(outcome.score)
 
 
 @dataclass
@@ -93,24 +100,21 @@ def loop_report(start: date | datetime, end: date | datetime, user: StaffUser) -
             .options(selectinload(Task.assignee), selectinload(Task.response))
         )
     )
-    invitation_ids = [t.follow_up_invitation_id for t in tasks if t.follow_up_invitation_id]
-    follow_ups = {}
-    if invitation_ids:
-        follow_ups = {r.invitation_id: r for r in db.session.scalars(select(Response).where(Response.invitation_id.in_(invitation_ids)))}
+    follow_ups = recovery_survey.follow_up_responses([t.follow_up_invitation_id for t in tasks if t.follow_up_invitation_id])
     total = LoopRow(None, _("All tasks"))
     by_assignee: dict[Any, LoopRow] = {}
     by_rule: dict[str, LoopRow] = {}
     for task in tasks:
-        recovered = is_recovered(task.response, follow_ups.get(task.follow_up_invitation_id)) if task.follow_up_invitation_id else None
-        total.add(task, recovered)
+        outcome = recovery_survey.outcome(task.response, follow_ups.get(task.follow_up_invitation_id))
+        total.add(task, outcome)
         key = task.assignee_id
         if key not in by_assignee:
             by_assignee[key] = LoopRow(key, task.assignee.name if task.assignee else _("Unassigned"))
-        by_assignee[key].add(task, recovered)
+        by_assignee[key].add(task, outcome)
         for kind in dict.fromkeys(task.rule_kinds or []):
             if kind not in by_rule:
                 by_rule[kind] = LoopRow(kind, str(RuleKind.LABELS.get(kind, kind)))
-            by_rule[kind].add(task, recovered)
+            by_rule[kind].add(task, outcome)
     rule_order = {kind: n for n, kind in enumerate(RuleKind.ALL)}
     return LoopReport(
         start=begin.date(),

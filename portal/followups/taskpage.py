@@ -9,7 +9,7 @@ from typing import Any
 
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from portal.courses import services as courses
@@ -22,6 +22,7 @@ from portal.followups.recovery import follow_up_response, is_recovered
 from portal.followups.titles import default_locale, task_title
 from portal.followups.workflow import allowed_statuses
 from portal.reports import services as reports
+from portal.surveys import recovery as recovery_survey
 from portal.surveys import services as surveys
 from portal.surveys.models import Answer, Invitation, Response
 from portal.timeutil import utcnow
@@ -33,14 +34,6 @@ class AnswerLine:
     value: str
 
 
-@dataclass(frozen=True)
-class ScoreLine:
-    date: datetime
-    nps: int | None
-    csat: int | None
-    comment: str | None = None
-
-
 @dataclass
 class TaskContext:
     task: Task
@@ -49,7 +42,7 @@ class TaskContext:
     answers: list[AnswerLine]
     comment: str | None
     contact: Contact | None
-    previous_scores: list[ScoreLine]
+    previous_scores: list[surveys.ContactAnswer]
     ticket: Ticket | None
     recent_tickets: list[Ticket]
     other_tasks: list[Task]
@@ -58,6 +51,7 @@ class TaskContext:
     courses: courses.AccountCourseFigures
     follow_up_invitation: Invitation | None
     follow_up_response: Response | None
+    follow_up_outcome: recovery_survey.Recovery | None
     recovered: bool | None
     overdue: bool
     allowed_statuses: tuple[str, ...]
@@ -91,16 +85,7 @@ def task_context(task: Task, language: str | None = None, now: datetime | None =
     language = language or str(get_locale() or default_locale())
     response = task.response
     contact = task.contact
-    previous: list[ScoreLine] = []
-    if contact is not None:
-        rows = db.session.execute(
-            select(Response.created_at, Response.nps_score, Response.csat_score, Response.comment)
-            .where(Response.contact_id == contact.id, Response.id != (response.id if response else -1))
-            .where(or_(Response.nps_score.is_not(None), Response.csat_score.is_not(None)))
-            .order_by(Response.created_at.desc())
-            .limit(10)
-        )
-        previous = [ScoreLine(*row) for row in rows]
+    previous = surveys.contact_answers(contact.id, response) if contact is not None else []
     ticket = db.session.get(Ticket, response.ticket_id) if response is not None and response.ticket_id else None
     others = list(
         db.session.scalars(
@@ -127,6 +112,7 @@ def task_context(task: Task, language: str | None = None, now: datetime | None =
         courses=courses.account_course_figures(task.account),
         follow_up_invitation=task.follow_up_invitation,
         follow_up_response=follow_up,
+        follow_up_outcome=recovery_survey.outcome(response, follow_up, language),
         recovered=is_recovered(response, follow_up),
         overdue=is_overdue(task, now),
         allowed_statuses=allowed_statuses(task),

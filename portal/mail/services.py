@@ -194,6 +194,7 @@ def branding() -> dict[str, str]:
         "brand_name": brand.name,
         "brand_color": brand.color,
         "on_brand_color": brand.on_color,
+        "brand_logo_url": brand.email_logo_url,
     }
 
 

@@ -20,7 +20,7 @@ from portal.pagination import Page
 from portal.reports import services
 from portal.reports.models import NO_CATEGORY
 from portal.reports.query import ParameterError, ReportQuery
-from portal.surveys.models import CSAT_SATISFIED_MIN, NPS_PASSIVE_MIN, NPS_PROMOTER_MIN, Response, Survey
+from portal.surveys.models import CSAT_SATISFIED_MIN, NPS_PASSIVE_MIN, NPS_PROMOTER_MIN, Response, Survey, SurveyKind
 from portal.web.search import contains
 
 PER_PAGE = 25
@@ -106,7 +106,7 @@ def _statement(query: ReportQuery, filters: AnswerFilters) -> Select:
         .join(Contact, Contact.id == Response.contact_id)
         .join(Survey, Survey.id == Response.survey_id)
         .outerjoin(Ticket, Ticket.id == Response.ticket_id)
-        .where(Response.created_at >= start, Response.created_at < end)
+        .where(Response.created_at >= start, Response.created_at < end, Survey.kind.in_(SurveyKind.REPORTED))
     )
     accounts = services.selected_accounts(query, services.account_directory())
     if accounts is not None:

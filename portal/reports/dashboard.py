@@ -31,7 +31,8 @@ from portal.reports.health import Health, HealthStatus
 from portal.reports.metrics import Change, NpsFigures, nps_change
 from portal.reports.models import ReportCell
 from portal.reports.query import MAX_DAYS, ReportQuery
-from portal.surveys.models import NPS_PASSIVE_MIN, Response
+from portal.surveys import services as surveys
+from portal.surveys.models import NPS_PASSIVE_MIN, Response, SurveyKind
 from portal.timeutil import utcnow
 
 PERIOD_DAYS = 90
@@ -242,7 +243,7 @@ def latest_comments(account_ids: list[int] | None, since: datetime) -> list[Resp
     every answer of the period."""
     cells = (
         select(ReportCell.day, ReportCell.account_id, ReportCell.comments)
-        .where(ReportCell.day >= since.date(), ReportCell.comments > 0)
+        .where(ReportCell.day >= since.date(), ReportCell.comments > 0, ReportCell.survey_kind.in_(SurveyKind.REPORTED))
         .order_by(ReportCell.day.desc())
         .limit(2 * COMMENTS_READ)
     )
@@ -265,7 +266,7 @@ def latest_comments(account_ids: list[int] | None, since: datetime) -> list[Resp
     ]
     statement = (
         select(Response)
-        .where(or_(*ranges), Response.comment.is_not(None), Response.comment != "", Response.created_at >= since)
+        .where(or_(*ranges), Response.comment.is_not(None), Response.comment != "", Response.created_at >= since, surveys.reported())
         .options(joinedload(Response.account), joinedload(Response.contact))
         .order_by(Response.created_at.desc(), Response.id.desc())
         .limit(COMMENTS_READ)
@@ -365,14 +366,14 @@ def account_health(account: Account, now: datetime | None = None) -> AccountHeal
         comments=list(
             db.session.scalars(
                 select(Response)
-                .where(Response.account_id == account.id, Response.comment.is_not(None), Response.comment != "")
+                .where(Response.account_id == account.id, Response.comment.is_not(None), Response.comment != "", surveys.reported())
                 .options(selectinload(Response.contact))
                 .order_by(Response.created_at.desc(), Response.id.desc())
                 .limit(ACCOUNT_COMMENTS_SHOWN)
             )
         ),
         comment_count=db.session.scalar(
-            select(func.count()).where(Response.account_id == account.id, Response.comment.is_not(None), Response.comment != "")
+            select(func.count()).where(Response.account_id == account.id, Response.comment.is_not(None), Response.comment != "", surveys.reported())
         )
         or 0,
         courses=courses.account_course_figures(account),
@@ -390,7 +391,7 @@ def tickets_of(responses: list[Response]) -> dict[int, Ticket]:
 def _latest(column, contact_id):
     return (
         select(Response.id)
-        .where(Response.contact_id == contact_id, column.is_not(None))
+        .where(Response.contact_id == contact_id, column.is_not(None), surveys.reported())
         .order_by(Response.created_at.desc(), Response.id.desc())
         .limit(1)
         .correlate(Contact)

@@ -42,6 +42,7 @@ from portal.reports.metrics import (
 )
 from portal.reports.models import COUNT_COLUMNS, CSAT_SCORES, NO_CATEGORY, NPS_SCORES, ReportCell, ReportChunk
 from portal.reports.query import ParameterError, ReportQuery
+from portal.surveys import services as surveys
 from portal.surveys.models import Invitation, Response, SurveyKind, nps_category
 from portal.timeutil import utcnow
 
@@ -135,7 +136,7 @@ def _read(
     merged: dict[tuple, list[int]] = {}
     for model, day, start, end in parts:
         group = ([getattr(model, period)] if period else []) + [getattr(model, key) for key in keys]
-        conditions = [day >= start, day < end]
+        conditions = [day >= start, day < end, model.survey_kind.in_(SurveyKind.REPORTED)]  # never the recovery survey
         if account_ids is not None:
             conditions.append(model.account_id.in_(account_ids) if account_ids else false())
         if query.survey_kinds:
@@ -445,7 +446,7 @@ def filter_choices(directory: dict | None = None) -> FilterChoices:
         service_types=[(value, str(label)) for value, label in SERVICE_TYPES.items()],
         account_managers=sorted(managers.items(), key=lambda m: m[1].casefold()),
         ticket_categories=[(value, str(label)) for value, label in TICKET_CATEGORIES.items()] + [(NO_CATEGORY, _("No ticket"))],
-        survey_kinds=[(value, str(label)) for value, label in SurveyKind.LABELS.items()],
+        survey_kinds=[(value, str(SurveyKind.LABELS[value])) for value in SurveyKind.REPORTED],
         accounts=[(i.external_id, i.name) for i in infos],
     )
 
@@ -597,7 +598,10 @@ def account_satisfaction(external_id: str, now: datetime | None = None) -> dict 
     now = now or utcnow()
     responses = list(
         db.session.scalars(
-            select(Response).where(Response.account_id == account.id, Response.created_at >= now - ACCOUNT_HISTORY).order_by(Response.created_at)
+            select(Response)
+            .where(Response.account_id == account.id, Response.created_at >= now - ACCOUNT_HISTORY)
+            .where(surveys.reported())
+            .order_by(Response.created_at)
         )
     )
     latest_nps = {r.contact_id: r for r in responses if r.nps_score is not None}  # later answers replace earlier ones

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from flask import g, has_request_context, url_for
+from flask import current_app, g, has_request_context, url_for
 from flask_babel import format_decimal
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,7 +22,8 @@ from portal.extensions import db
 from portal.settings.models import ON_COLOR_LABELS, SETTINGS_ID, OperatorSettings
 from portal.timeutil import utcnow
 from portal.web import theme
-from portal.web.theme import Brand, brand_from_config, one_line
+from portal.web.theme import Brand, absolute_url, brand_from_config, one_line
+from portal.web.urls import external_url
 
 log = logging.getLogger(__name__)
 
@@ -52,18 +53,26 @@ def merged_brand(row: OperatorSettings | None) -> Brand:
     if row is None:
         return fallback
     name = one_line(row.company_name) or fallback.name
+    saved_logo = one_line(row.logo_url)
+    if row.logo_digest:
+        email_logo = external_url("settings.logo", v=row.logo_digest)
+    elif saved_logo:
+        email_logo = absolute_url(saved_logo, current_app.config["PORTAL_BASE_URL"])
+    else:
+        email_logo = fallback.email_logo_url
     return Brand(
         name=name,
         sender_name=one_line(row.sender_name) or one_line(row.company_name) or fallback.sender_name,
         sender_email=one_line(row.sender_email) or fallback.sender_email,
-        logo_url=_uploaded_logo_url(row.logo_digest) or one_line(row.logo_url) or fallback.logo_url,
+        logo_url=_uploaded_logo_url(row.logo_digest) or saved_logo or fallback.logo_url,
         color=row.brand_color or fallback.color,
+        email_logo_url=email_logo,
     )
 
 
 def _uploaded_logo_url(digest: str) -> str:
-    """The uploaded logo's URL, its version in it. Only pages show the logo (emails
-    carry the name), so outside a request there is none to build."""
+    """The uploaded logo's URL on pages, its version in it (emails get the
+    absolute one, ``Brand.email_logo_url``); outside a request there is no page."""
     if not digest or not has_request_context():
         return ""
     return url_for("settings.logo", v=digest)

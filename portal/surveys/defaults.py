@@ -10,12 +10,12 @@ from portal.surveys.models import Question, QuestionType, Survey, SurveyKind
 
 EMAIL_SUBJECT = {
     SurveyKind.POST_TICKET: {
-        "de": "Wie zufrieden waren Sie mit unserer Hilfe? (Ticket {{ ticket.id }})",
-        "en": "How satisfied were you with our help? (ticket {{ ticket.id }})",
+        "de": "Wie zufrieden waren Sie mit unserer Hilfe?{% if ticket.id %} (Ticket {{ ticket.id }}){% endif %}",
+        "en": "How satisfied were you with our help?{% if ticket.id %} (ticket {{ ticket.id }}){% endif %}",
     },
     SurveyKind.POST_INSTALLATION: {
-        "de": "Wie lief Ihre Installation „{{ project.name }}“?",
-        "en": "How did your installation “{{ project.name }}” go?",
+        "de": "Wie lief Ihre Installation{% if project.name %} „{{ project.name }}“{% endif %}?",
+        "en": "How did your installation{% if project.name %} “{{ project.name }}”{% endif %} go?",
     },
     SurveyKind.NPS: {
         "de": "Würden Sie {{ brand }} weiterempfehlen?",
@@ -25,19 +25,23 @@ EMAIL_SUBJECT = {
         "de": "Ihre Meinung ist uns wichtig",
         "en": "We value your opinion",
     },
+    SurveyKind.RECOVERY: {
+        "de": "Hat sich Ihr Anliegen erledigt?",
+        "en": "Has your concern been resolved?",
+    },
 }
 
 EMAIL_BODY = {
     SurveyKind.POST_TICKET: {
-        "de": "Guten Tag {{ contact.name }},\n\nwir haben Ihr Anliegen **„{{ ticket.subject }}“** abgeschlossen. "
+        "de": "Guten Tag {{ contact.name }},\n\nwir haben Ihr Anliegen{% if ticket.subject %} **„{{ ticket.subject }}“**{% endif %} abgeschlossen. "
         "Wie zufrieden sind Sie mit der Bearbeitung? Die Antwort dauert weniger als eine Minute.\n\nVielen Dank!",
-        "en": "Hello {{ contact.name }},\n\nwe have closed your request **“{{ ticket.subject }}”**. "
+        "en": "Hello {{ contact.name }},\n\nwe have closed your request{% if ticket.subject %} **“{{ ticket.subject }}”**{% endif %}. "
         "How satisfied are you with how we handled it? Answering takes less than a minute.\n\nThank you!",
     },
     SurveyKind.POST_INSTALLATION: {
-        "de": "Guten Tag {{ contact.name }},\n\ndie Installation **{{ project.name }}** für {{ account.name }} ist abgeschlossen. "
+        "de": "Guten Tag {{ contact.name }},\n\ndie Installation{% if project.name %} **{{ project.name }}**{% endif %} für {{ account.name }} ist abgeschlossen. "
         "Wir möchten wissen, wie zufrieden Sie mit Planung, Termintreue und Ergebnis sind.",
-        "en": "Hello {{ contact.name }},\n\nthe installation **{{ project.name }}** for {{ account.name }} is complete. "
+        "en": "Hello {{ contact.name }},\n\nthe installation{% if project.name %} **{{ project.name }}**{% endif %} for {{ account.name }} is complete. "
         "We would like to know how satisfied you are with the planning, the schedule and the result.",
     },
     SurveyKind.NPS: {
@@ -49,6 +53,13 @@ EMAIL_BODY = {
     SurveyKind.CUSTOM: {
         "de": "Guten Tag {{ contact.name }},\n\nwir haben ein paar kurze Fragen an Sie.",
         "en": "Hello {{ contact.name }},\n\nwe have a few short questions for you.",
+    },
+    # {{ concern }} is written by the portal: "Ihr Anliegen „Echo bei Gesprächen“", or "Ihre Rückmeldung vom 3. November 2026".
+    SurveyKind.RECOVERY: {
+        "de": "Guten Tag {{ contact.name }},\n\nvor einigen Tagen haben wir uns um {% if concern %}{{ concern }}{% else %}Ihr Anliegen{% endif %} gekümmert. "
+        "Hat sich Ihr Anliegen damit erledigt? Ihre Antwort dauert weniger als eine Minute und zeigt uns, ob noch etwas zu tun ist.\n\nVielen Dank!",
+        "en": "Hello {{ contact.name }},\n\na few days ago we followed up on {% if concern %}{{ concern }}{% else %}your concern{% endif %}. "
+        "Has your concern been resolved? Answering takes less than a minute and tells us whether anything is still to be done.\n\nThank you!",
     },
 }
 
@@ -193,5 +204,41 @@ def custom_survey() -> Survey:
     )
 
 
+def recovery_survey() -> Survey:
+    """Goes to the contact of a resolved follow-up task (the alert rule says how many days
+    later); throttling does not apply to it, an opt-out does. The first single choice's
+    ``yes`` (SurveyKind.RESOLVED_YES) means recovered."""
+    return Survey(
+        name="Nach der Nachfassaufgabe",
+        kind=SurveyKind.RECOVERY,
+        active=True,
+        title={"de": "Kurze Nachfrage zu Ihrem Anliegen", "en": "A quick check on your concern"},
+        intro={"de": "Drei kurze Fragen dazu, ob unsere Hilfe gewirkt hat.", "en": "Three short questions on whether our help worked."},
+        thank_you={
+            "de": "Vielen Dank für Ihre Antwort! Ihre Kundenbetreuung sieht sie und meldet sich, falls noch etwas offen ist.",
+            "en": "Thank you for your answer! Your account manager sees it and will get in touch if anything is still open.",
+        },
+        email_subject=EMAIL_SUBJECT[SurveyKind.RECOVERY],
+        email_body=EMAIL_BODY[SurveyKind.RECOVERY],
+        expires_after_days=14,
+        reminder_after_days=5,
+        questions=[
+            _q(
+                1,
+                QuestionType.SINGLE,
+                {"de": "Hat sich Ihr Anliegen erledigt?", "en": "Has your concern been resolved?"},
+                required=True,
+                options=[
+                    {"value": SurveyKind.RESOLVED_YES, "de": "Ja, es ist erledigt", "en": "Yes, it has been resolved"},
+                    {"value": "partly", "de": "Teilweise", "en": "Partly"},
+                    {"value": "no", "de": "Nein, noch nicht", "en": "No, not yet"},
+                ],
+            ),
+            _q(2, QuestionType.CSAT, {"de": "Wie zufrieden sind Sie damit, wie wir uns um Ihr Anliegen gekümmert haben?", "en": "How satisfied are you with how we took care of your concern?"}, required=True),
+            _q(3, QuestionType.TEXT, {"de": "Möchten Sie uns noch etwas mitteilen?", "en": "Is there anything else you would like to tell us?"}),
+        ],
+    )
+
+
 def all_default_surveys() -> list[Survey]:
-    return [post_ticket_survey(), post_installation_survey(), nps_survey(), custom_survey()]
+    return [post_ticket_survey(), post_installation_survey(), nps_survey(), custom_survey(), recovery_survey()]

@@ -36,7 +36,7 @@ from sqlalchemy.orm import selectinload
 
 from portal.customers.models import SERVICE_TYPES, TICKET_CATEGORIES
 from portal.extensions import db
-from portal.surveys import defaults, emails
+from portal.surveys import defaults, emails, recovery
 from portal.surveys.models import LANGUAGES, Answer, Invitation, Question, QuestionType, Response, Survey, SurveyKind
 from portal.surveys.services import localized
 
@@ -84,6 +84,7 @@ _DEFAULT_BUILDERS = {
     SurveyKind.POST_INSTALLATION: defaults.post_installation_survey,
     SurveyKind.NPS: defaults.nps_survey,
     SurveyKind.CUSTOM: defaults.custom_survey,
+    SurveyKind.RECOVERY: defaults.recovery_survey,
 }
 
 #: Where the sample email points (it is never sent).
@@ -338,6 +339,7 @@ def sample_values() -> dict:
         ticket_subject=p["ticket.subject"],
         project_name=p["project.name"],
         survey_link=SAMPLE_SURVEY_LINK,
+        concern=p["concern"],
     )
 
 
@@ -436,16 +438,13 @@ def preview_email(survey: Survey, language: str) -> emails.RenderedEmail:
     """The invitation as a contact speaking ``language`` would get it, with
     sample values. Raises EmailTemplateError for a template that does not render."""
     first = survey.questions[0] if survey.questions else None
-    score_links = None
-    if first is not None and first.type == QuestionType.NPS:
-        score_links = [(n, f"{SAMPLE_SURVEY_LINK}?score={n}") for n in range(0, 11)]
     return emails.render_invitation(
         subject_template=localized(survey.email_subject, language),
         body_template=localized(survey.email_body, language),
         values=sample_values(),
         language=language,
         survey_link=SAMPLE_SURVEY_LINK,
-        score_links=score_links,
+        quick=emails.quick_answers(first, language, lambda value: f"{SAMPLE_SURVEY_LINK}?score={value}"),
         unsubscribe_link=SAMPLE_UNSUBSCRIBE_LINK,
     )
 
@@ -481,6 +480,8 @@ def _clean_question(data: QuestionInput, survey: Survey, question: Question | No
     others = [q for q in survey.questions if q is not question]
     if kind in (QuestionType.NPS, QuestionType.CSAT, QuestionType.NPS_FOLLOW_UP) and any(q.type == kind for q in others):
         errors.add("", _("A survey can have only one question of the type “%(type)s”.", type=QuestionType.LABELS[kind]))
+    if survey.kind == SurveyKind.RECOVERY and kind in (QuestionType.NPS, QuestionType.NPS_FOLLOW_UP):
+        errors.add("type", _("A recovery survey asks whether the concern was resolved, not for a recommendation: add NPS questions to an NPS survey."))
     if kind == QuestionType.NPS_FOLLOW_UP and not any(q.type == QuestionType.NPS for q in others):
         errors.add("", _("Add the NPS question first: the follow-up depends on its score."))
 
@@ -632,6 +633,10 @@ def survey_warnings(survey: Survey) -> list[str]:
         warnings.append(_("The NPS follow-up comes before the NPS question; move it after it."))
     if QuestionType.NPS_FOLLOW_UP in types and QuestionType.NPS not in types:
         warnings.append(_("The NPS follow-up has no NPS question to follow."))
+    if survey.kind == SurveyKind.RECOVERY and not recovery.has_resolved_question(survey):
+        warnings.append(
+            _("No single-choice question has the value “%(value)s”: the loop report then judges recovery by the satisfaction score alone (4 or 5).", value=SurveyKind.RESOLVED_YES)
+        )
     if survey.questions and not any(q.required for q in survey.questions):
         warnings.append(_("No question is required: a customer can finish the survey without answering anything."))
     return warnings

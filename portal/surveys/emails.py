@@ -8,16 +8,18 @@ the branded button, the 0–10 score links and the opt-out link.
 
 The values come from the helpdesk and the CRM, that is from customers: a
 contact may be called ``[Passwort zurücksetzen](https://evil.example)``. So
-whatever a placeholder prints is text. The subject and the text part get it as
-it is; in the Markdown for the HTML part it stands in a
-:class:`~portal.web.markdown.TextSlots` slot and comes out HTML-escaped, never
-as a link, an image or emphasis. Only the survey link, which we write
+whatever a placeholder prints is text. The subject gets it as it is; in the
+Markdown it stands in a :class:`~portal.web.markdown.TextSlots` slot and comes
+out HTML-escaped in the HTML part, never as a link, an image or emphasis. The
+text part is that same HTML as plain text (:func:`~portal.web.markdown.html_to_text`):
+no Markdown marks in it, and every value exactly as it is. Only the survey link, which we write
 ourselves, goes into the Markdown as it is (:class:`OwnText`), so staff can
 link it in any Markdown form.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -28,8 +30,9 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from portal.mail import services as mail
+from portal.surveys.models import Question, QuestionType
 from portal.web import theme
-from portal.web.markdown import TextSlots
+from portal.web.markdown import TextSlots, html_to_text
 
 
 class OwnText(str):
@@ -62,6 +65,7 @@ PLACEHOLDERS = {
     "ticket.id": "HD-500123",
     "ticket.subject": "Echo bei Gesprächen",
     "project.name": "Standort Hamburg",
+    "concern": "Ihr Anliegen „Echo bei Gesprächen“",
     "survey_link": "https://portal.example/s/…",
     "brand": "Kundenportal",
 }
@@ -69,6 +73,32 @@ PLACEHOLDERS = {
 
 class EmailTemplateError(ValueError):
     """A staff-written template that cannot be rendered; the message says where."""
+
+
+@dataclass(frozen=True)
+class QuickAnswers:
+    """Links under the email's text that open the survey with an answer to its
+    first question marked (the page never saves an answer from a link: mail
+    scanners fetch links): the 0–10 scores of an NPS question, or the options
+    of a single choice with the question's wording."""
+
+    scores: list[tuple[int, str]] | None = None
+    question: str = ""
+    choices: list[tuple[str, str]] | None = None
+
+
+def quick_answers(first: Question | None, language: str, link: Callable[[object], str]) -> QuickAnswers:
+    """The quick answers to ``first`` in ``language``; ``link(value)`` is the survey link with that value marked."""
+    if first is None:
+        return QuickAnswers()
+    if first.type == QuestionType.NPS:
+        return QuickAnswers(scores=[(n, link(n)) for n in range(0, 11)])
+    if first.type == QuestionType.SINGLE and first.options:
+        def text(texts: dict) -> str:
+            return texts.get(language) or texts.get("de") or texts.get("en") or ""
+
+        return QuickAnswers(question=text(first.text or {}), choices=[(text(o) or o["value"], link(o["value"])) for o in first.options])
+    return QuickAnswers()
 
 
 @dataclass(frozen=True)
@@ -110,12 +140,17 @@ def _render_html(template: Template, values: dict) -> Markup:
     return slots.render(source)
 
 
-def template_values(*, contact_name: str, account_name: str, ticket_id: str | None, ticket_subject: str | None, project_name: str | None, survey_link: str) -> dict:
+def template_values(
+    *, contact_name: str, account_name: str, ticket_id: str | None, ticket_subject: str | None, project_name: str | None, survey_link: str, concern: str | None = None
+) -> dict:
+    """The placeholders' values; what an invitation lacks is empty (the default
+    templates leave out the words around an empty one, e.g. ``(Ticket …)``)."""
     return {
         "contact": {"name": contact_name, "first_name": contact_name.split()[0] if contact_name else ""},
         "account": {"name": account_name},
         "ticket": {"id": ticket_id or "", "subject": ticket_subject or ""},
         "project": {"name": project_name or ""},
+        "concern": concern or "",
         "survey_link": OwnText(survey_link),
         "brand": theme.brand().name,
     }
@@ -128,19 +163,19 @@ def render_invitation(
     values: dict,
     language: str,
     survey_link: str,
-    score_links: list[tuple[int, str]] | None,
     unsubscribe_link: str,
+    quick: QuickAnswers | None = None,
     reminder: bool = False,
 ) -> RenderedEmail:
     subject = " ".join(render_staff_template(subject_template, values).split())
-    body = _compile(body_template)
+    body_html = _render_html(_compile(body_template), values)
     context = dict(
         **mail.branding(),
         lang=language,
-        body_html=_render_html(body, values),
-        body_text=_render(body, values),
+        body_html=body_html,
+        body_text=html_to_text(body_html),
         survey_link=survey_link,
-        score_links=score_links,
+        quick=quick or QuickAnswers(),
         unsubscribe_link=unsubscribe_link,
         reminder=reminder,
         language=language,

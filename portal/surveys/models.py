@@ -21,14 +21,23 @@ class SurveyKind:
     POST_INSTALLATION = "post_installation"
     NPS = "nps"
     CUSTOM = "custom"
+    #: Asks a customer, some days after a follow-up task was resolved, whether their concern was
+    #: settled. Sent by the follow-ups package; its answers measure the loop (the loop report, the
+    #: task page) and never count in the satisfaction figures (NPS, CSAT, response rate).
+    RECOVERY = "recovery"
 
-    ALL = (POST_TICKET, POST_INSTALLATION, NPS, CUSTOM)
+    ALL = (POST_TICKET, POST_INSTALLATION, NPS, CUSTOM, RECOVERY)
+    #: The kinds whose answers the reports, the dashboard, the API and the exports count.
+    REPORTED = (POST_TICKET, POST_INSTALLATION, NPS, CUSTOM)
     LABELS = {
         POST_TICKET: _l("After a ticket is closed"),
         POST_INSTALLATION: _l("After an installation"),
         NPS: _l("Periodic NPS"),
         CUSTOM: _l("Custom"),
+        RECOVERY: _l("After a follow-up task (recovery)"),
     }
+    #: The value of the recovery survey's "has your concern been resolved?" option that means yes.
+    RESOLVED_YES = "yes"
     #: The event that triggers each kind; periodic and custom surveys are sent by the portal itself.
     TRIGGER_EVENTS = {POST_TICKET: "ticket.closed", POST_INSTALLATION: "installation.completed"}
 
@@ -175,6 +184,9 @@ class Invitation(db.Model):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"), index=True)
     project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="SET NULL"), index=True)
+    #: What a recovery survey asks about, in the contact's language ("your request “Echo on calls”");
+    #: kept so that the reminder names it too. Empty for other surveys (they name their ticket or project).
+    concern: Mapped[str | None] = mapped_column(String(300))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     unsubscribe_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     #: The reminder carries links of its own; both sets keep working.

@@ -132,8 +132,10 @@ def invite(
     project: Project | None = None,
     send_after: datetime | None = None,
     now: datetime | None = None,
+    concern: str | None = None,
 ) -> NewInvitation:
-    """Create the invitation and queue its email in the current transaction."""
+    """Create the invitation and queue its email in the current transaction.
+    ``concern`` names what a recovery survey asks about (see recovery.py)."""
     now = now or utcnow()
     raw, token_hash = new_token()
     raw_unsubscribe, unsubscribe_hash = new_token()
@@ -145,6 +147,7 @@ def invite(
         account_id=contact.account_id,
         ticket=ticket,
         project=project,
+        concern=concern,
         token_hash=token_hash,
         unsubscribe_token_hash=unsubscribe_hash,
         language=language,
@@ -164,9 +167,7 @@ def _queue_email(invitation: Invitation, raw: str, raw_unsubscribe: str, send_af
     survey_link = external_url("surveys.survey_page", token=raw)
     unsubscribe_link = external_url("surveys.unsubscribe", token=raw_unsubscribe)
     first = survey.questions[0] if survey.questions else None
-    score_links = None
-    if first is not None and first.type == QuestionType.NPS:
-        score_links = [(n, external_url("surveys.survey_page", token=raw, score=n)) for n in range(0, 11)]
+    quick = emails.quick_answers(first, language, lambda value: external_url("surveys.survey_page", token=raw, score=value))
     values = emails.template_values(
         contact_name=contact.name,
         account_name=invitation.account.name if invitation.account else "",
@@ -174,6 +175,7 @@ def _queue_email(invitation: Invitation, raw: str, raw_unsubscribe: str, send_af
         ticket_subject=invitation.ticket.subject if invitation.ticket else None,
         project_name=invitation.project.name if invitation.project else None,
         survey_link=survey_link,
+        concern=invitation.concern,
     )
     rendered = emails.render_invitation(
         subject_template=localized(survey.email_subject, language),
@@ -181,7 +183,7 @@ def _queue_email(invitation: Invitation, raw: str, raw_unsubscribe: str, send_af
         values=values,
         language=language,
         survey_link=survey_link,
-        score_links=score_links,
+        quick=quick,
         unsubscribe_link=unsubscribe_link,
         reminder=reminder,
     )
@@ -533,6 +535,48 @@ def question_text(question: Question, nps_score: int | None, language: str) -> s
         category = nps_category(nps_score) or "passive"
         return localized(question.text.get(category), language)
     return localized(question.text, language)
+
+
+# --- a contact's answers, and which answers the figures count --------------------------------
+
+
+def reported():
+    """The condition on ``Response`` that keeps the answers satisfaction figures
+    count: those to every kind of survey but the recovery survey (SurveyKind.REPORTED)."""
+    return Response.survey_id.in_(select(Survey.id).where(Survey.kind.in_(SurveyKind.REPORTED)))
+
+
+@dataclass(frozen=True)
+class ContactAnswer:
+    """One of a contact's answers beside another one (a task's): when, to which kind of survey, the scores."""
+
+    date: datetime
+    survey_kind: str
+    nps: int | None
+    csat: int | None
+    comment: str | None
+    later: bool  # given after the answer it is shown beside
+
+    @property
+    def kind_label(self) -> str:
+        return str(SurveyKind.LABELS.get(self.survey_kind, self.survey_kind))
+
+
+def contact_answers(contact_id: int, beside: Response | None, limit: int = 10) -> list[ContactAnswer]:
+    """The contact's other answers with a score or a comment, newest ``limit``, in time order
+    (oldest first), each marked whether it came after ``beside`` (a recovery answer does)."""
+    statement = (
+        select(Response.created_at, Survey.kind, Response.nps_score, Response.csat_score, Response.comment)
+        .join(Survey, Survey.id == Response.survey_id)
+        .where(Response.contact_id == contact_id)
+        .where(or_(Response.nps_score.is_not(None), Response.csat_score.is_not(None), and_(Response.comment.is_not(None), Response.comment != "")))
+        .order_by(Response.created_at.desc(), Response.id.desc())
+        .limit(limit)
+    )
+    if beside is not None:
+        statement = statement.where(Response.id != beside.id)
+    rows = reversed(db.session.execute(statement).all())
+    return [ContactAnswer(*row, later=beside is not None and row.created_at > beside.created_at) for row in rows]
 
 
 # --- opting out -------------------------------------------------------------------------

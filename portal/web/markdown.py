@@ -25,6 +25,8 @@ the Markdown source altogether.
 
 :func:`sanitize_report` returns what the sanitizer removed, so that
 ``flask --app portal content check`` can tell editors about it.
+:func:`html_to_text` turns the sanitized HTML into the plain text of an email's
+text part (no ``**``, ``[…](…)`` or tags left: links as "text (address)").
 """
 
 from __future__ import annotations
@@ -315,6 +317,108 @@ class _TagCounter(HTMLParser):
         parser.feed(source)
         parser.close()
         return parser.tags
+
+
+# --- plain text -------------------------------------------------------------------------------
+
+#: Tags that end a paragraph (a blank line in the text).
+_BLOCKS = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "ul", "ol", "hr"})
+
+
+class _PlainText(HTMLParser):
+    """Sanitized HTML (the allowlist's tags) as plain text: paragraphs separated
+    by a blank line, list items as "- " or "1. ", table cells by " | ", a link as
+    its text with the address in brackets (once, when the text is not the address
+    itself), an image as its alt text. Text comes out unescaped, exactly as written."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lines: list[str] = []
+        self.line = ""
+        self.lists: list[list] = []  # per open list: [ordered, next number]
+        self.links: list[tuple[str, int]] = []  # href, where its text starts in the line
+        self.pre = 0
+
+    def _break(self, blank: bool) -> None:
+        if self.line.strip():
+            self.lines.append(self.line.rstrip())
+        self.line = ""
+        if blank and self.lines and self.lines[-1] != "":
+            self.lines.append("")
+
+    def handle_starttag(self, tag, attrs):
+        values = dict(attrs)
+        if tag in _BLOCKS:
+            self._break(blank=not self.lists)
+            if tag in ("ul", "ol"):
+                self.lists.append([tag == "ol", 1])
+            elif tag == "pre":
+                self.pre += 1
+            elif tag == "hr":
+                self.lines.extend(["----------", ""])
+        elif tag == "li":
+            self._break(blank=False)
+            kind = self.lists[-1] if self.lists else [False, 1]
+            marker = f"{kind[1]}. " if kind[0] else "- "
+            kind[1] += 1
+            self.line = "  " * max(len(self.lists) - 1, 0) + marker
+        elif tag in ("br", "tr"):
+            self._break(blank=False)
+        elif tag in ("td", "th") and self.line.strip():
+            self.line = self.line.rstrip() + " | "
+        elif tag == "a":
+            self.links.append((values.get("href") or "", len(self.line)))
+        elif tag == "img":
+            self.handle_data(values.get("alt") or "")
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag):
+        if tag in _BLOCKS:
+            if tag in ("ul", "ol") and self.lists:
+                self.lists.pop()
+            elif tag == "pre":
+                self.pre = max(self.pre - 1, 0)
+            self._break(blank=not self.lists)
+        elif tag == "li":
+            self._break(blank=False)
+        elif tag == "a" and self.links:
+            href, start = self.links.pop()
+            text = self.line[start:].strip()
+            address = href.removeprefix("mailto:")
+            if href and address != text:
+                self.line += f" ({href})" if text else href
+
+    def handle_data(self, data):
+        if self.pre:
+            *done, self.line = (self.line + data).split("\n")
+            self.lines.extend(done)
+            return
+        text = " ".join(data.split())
+        if not text:
+            if data and self.line and not self.line.endswith(" "):
+                self.line += " "
+            return
+        if data[:1].isspace() and self.line and not self.line.endswith(" "):
+            text = " " + text
+        if data[-1:].isspace():
+            text += " "
+        self.line += text
+
+    def text(self) -> str:
+        self._break(blank=False)
+        while self.lines and self.lines[-1] == "":
+            self.lines.pop()
+        return "\n".join(self.lines)
+
+
+def html_to_text(source: str) -> str:
+    """The plain text of sanitized HTML (an email's text part)."""
+    parser = _PlainText()
+    parser.feed(str(source))
+    parser.close()
+    return parser.text()
 
 
 @bp.app_template_filter("markdown")

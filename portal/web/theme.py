@@ -94,6 +94,9 @@ class Brand:
     sender_email: str
     logo_url: str
     color: str
+    #: The logo for emails: an absolute address a mail client can fetch (an uploaded logo
+    #: under PORTAL_BASE_URL, which must be reachable by the recipients), or empty.
+    email_logo_url: str = ""
 
     @property
     def on_color(self) -> str:
@@ -153,10 +156,23 @@ def brand_from_config(config=None) -> Brand:
     config = current_app.config if config is None else config
     name = one_line(config["PORTAL_BRAND_NAME"])
     sender_name, sender_email = parseaddr(config["PORTAL_MAIL_FROM"])
+    logo_url = one_line(config["PORTAL_BRAND_LOGO_URL"])
     return Brand(
         name=name,
         sender_name=one_line(sender_name) or name,
         sender_email=one_line(sender_email),
-        logo_url=one_line(config["PORTAL_BRAND_LOGO_URL"]),
+        logo_url=logo_url,
         color=config["PORTAL_BRAND_COLOR"],
+        email_logo_url=absolute_url(logo_url, config["PORTAL_BASE_URL"]),
     )
+
+
+def absolute_url(url: str, base_url: str) -> str:
+    """``url`` as an address that works outside the portal (in an email): an
+    ``https://``/``http://`` one as it is, a path (``/static/logo.png``) under
+    ``base_url`` (PORTAL_BASE_URL); anything else (``//host``, ``data:``) empty."""
+    if url.startswith(("https://", "http://")):
+        return url
+    if url.startswith("/") and not url.startswith("//"):
+        return base_url.rstrip("/") + url
+    return ""
