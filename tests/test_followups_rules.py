@@ -4,7 +4,7 @@ response, the workflow, who sees what, the digest and the CRM's open tasks."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -342,8 +342,17 @@ def test_status_transitions_and_outcomes(db, task):
         workflow.change_status(task, user, TaskStatus.RESOLVED, "  ")
     with pytest.raises(workflow.WorkflowError, match="unknown_status"):
         workflow.change_status(task, user, "closed")
-    workflow.change_status(task, user, TaskStatus.WAITING)
+    with pytest.raises(workflow.WorkflowError, match="wait_until_required"):
+        workflow.change_status(task, user, TaskStatus.WAITING)
+    today = utcnow().date()
+    for day in (today, today + timedelta(days=366)):
+        with pytest.raises(workflow.WorkflowError, match="wait_until_out_of_range"):
+            workflow.change_status(task, user, TaskStatus.WAITING, wait_until=day)
+    waiting = workflow.change_status(task, user, TaskStatus.WAITING, wait_until=today + timedelta(days=7))
+    assert waiting.change == {"from": TaskStatus.OPEN, "to": TaskStatus.WAITING, "until": (today + timedelta(days=7)).isoformat()}
+    assert task.waiting_until == today + timedelta(days=7) and task.due_at == datetime.combine(today + timedelta(days=7), time())  # due again that day
     workflow.change_status(task, user, TaskStatus.IN_PROGRESS)
+    assert task.waiting_until is None
     with pytest.raises(workflow.WorkflowError, match="transition_not_allowed"):
         workflow.change_status(task, user, TaskStatus.OPEN)
     now = utcnow()
