@@ -376,11 +376,14 @@ def test_reassigning_needs_an_active_customer_facing_user_and_tells_them(db, tas
         with pytest.raises(workflow.WorkflowError, match="invalid_assignee"):
             workflow.reassign(task, task.assignee, bad)
     colleague = make_staff(role=Role.ACCOUNT_MANAGER, language="de")
+    first = task.assignee
     activity = workflow.reassign(task, task.assignee, colleague.id)
     db.session.commit()
     assert task.assignee_id == colleague.id and activity.kind == ActivityKind.REASSIGN and activity.change["to"] == colleague.name
     told = db.session.scalar(select(OutboxMessage).where(OutboxMessage.to_address == colleague.email))
-    assert told is not None and told.locale == "de"
+    assert told is not None and told.locale == "de" and told.status == "queued"
+    stale = db.session.scalar(select(OutboxMessage).where(OutboxMessage.to_address == first.email))
+    assert stale.status == "cancelled"  # still queued when the task changed hands: withdrawn
     assert workflow.reassign(task, colleague, colleague.id) is None
     assert colleague in workflow.assignable_users() and editor not in workflow.assignable_users()
 

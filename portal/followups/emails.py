@@ -108,6 +108,11 @@ def refresh_task_notification(task: Task, now: datetime | None = None) -> bool:
     return mail.replace(task_reference(task), subject=subject, text=text, html=html, locale=language, due_by=due_by)
 
 
+def withdraw_task_notification(task: Task) -> int:
+    """The task changed hands: its notification, while still queued, is no longer news for anyone."""
+    return mail.cancel(task_reference(task))
+
+
 def digest_reference(user: StaffUser, day: date) -> str:
     """One overdue digest per person and day."""
     return f"{DIGEST_KIND}:{user.id}:{day.isoformat()}"

@@ -136,8 +136,8 @@ def assignable_users() -> list[StaffUser]:
 
 
 def reassign(task: Task, user: StaffUser | None, assignee_id: int | None, now: datetime | None = None) -> Activity | None:
-    """Give the task to another active customer-facing staff member (who is told by email);
-    None when it is theirs already."""
+    """Give the task to another active customer-facing staff member (who is told by email;
+    the previous assignee's notification, if still queued, is withdrawn); None when it is theirs already."""
     now = now or utcnow()
     assignee = db.session.get(StaffUser, assignee_id) if assignee_id else None
     if assignee is None or not assignee.active or assignee.role not in Role.CUSTOMER_FACING:
@@ -157,6 +157,7 @@ def reassign(task: Task, user: StaffUser | None, assignee_id: int | None, now: d
     )
     db.session.add(activity)
     db.session.flush()
+    emails.withdraw_task_notification(task)
     if task.is_active and (user is None or user.id != assignee.id):
         emails.send_task_notification(task, assignee, now)
     return activity
