@@ -26,6 +26,9 @@ ROUTES: list = [
     ("followups.rules", "GET", "/staff/tasks/rules", True, {ANON: 401, ADMIN: 200, MANAGER: 200, AM: 403, EDITOR: 403}),
     ("followups.update_rule", "POST", "/staff/tasks/rules/{rule}", False, {ANON: 302, ADMIN: 422, MANAGER: 403, AM: 403, EDITOR: 403}),
     ("followups.update_rule", "POST", "/staff/tasks/rules/{rule}", True, {ANON: 401, ADMIN: 422, MANAGER: 403, AM: 403, EDITOR: 403}),
+    ("followups.set_region_owner", "POST", "/staff/tasks/rules/regions", False, {ANON: 302, ADMIN: 422, MANAGER: 403, AM: 403, EDITOR: 403}),
+    ("followups.set_region_owner", "POST", "/staff/tasks/rules/regions", True, {ANON: 401, ADMIN: 422, MANAGER: 403, AM: 403, EDITOR: 403}),
+    ("followups.tasks", "GET", "/staff/tasks/?view=team&status=all&assignee=none", False, {ANON: 302, ADMIN: 200, MANAGER: 200, AM: 200, EDITOR: 403}),
     ("followups.loop_report", "GET", "/staff/reports/loop", False, {ANON: 302, ADMIN: 200, MANAGER: 200, AM: 200, EDITOR: 403}),
     ("followups.loop_report", "GET", "/staff/reports/loop?from=2026-01-01", True, {ANON: 401, ADMIN: 200, MANAGER: 200, AM: 200, EDITOR: 403}),
 ]

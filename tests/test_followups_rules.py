@@ -4,7 +4,7 @@ response, the workflow, who sees what, the digest and the CRM's open tasks."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -345,8 +345,17 @@ def test_status_transitions_and_outcomes(db, task):
         workflow.change_status(task, user, TaskStatus.RESOLVED, "  ")
     with pytest.raises(workflow.WorkflowError, match="unknown_status"):
         workflow.change_status(task, user, "closed")
-    workflow.change_status(task, user, TaskStatus.WAITING)
+    with pytest.raises(workflow.WorkflowError, match="wait_until_required"):
+        workflow.change_status(task, user, TaskStatus.WAITING)
+    today = utcnow().date()
+    for day in (today, today + timedelta(days=366)):
+        with pytest.raises(workflow.WorkflowError, match="wait_until_out_of_range"):
+            workflow.change_status(task, user, TaskStatus.WAITING, wait_until=day)
+    waiting = workflow.change_status(task, user, TaskStatus.WAITING, wait_until=today + timedelta(days=7))
+    assert waiting.change == {"from": TaskStatus.OPEN, "to": TaskStatus.WAITING, "until": (today + timedelta(days=7)).isoformat()}
+    assert task.waiting_until == today + timedelta(days=7) and task.due_at == datetime.combine(today + timedelta(days=7), time())  # due again that day
     workflow.change_status(task, user, TaskStatus.IN_PROGRESS)
+    assert task.waiting_until is None
     with pytest.raises(workflow.WorkflowError, match="transition_not_allowed"):
         workflow.change_status(task, user, TaskStatus.OPEN)
     now = utcnow()
@@ -370,11 +379,14 @@ def test_reassigning_needs_an_active_customer_facing_user_and_tells_them(db, tas
         with pytest.raises(workflow.WorkflowError, match="invalid_assignee"):
             workflow.reassign(task, task.assignee, bad)
     colleague = make_staff(role=Role.ACCOUNT_MANAGER, language="de")
+    first = task.assignee
     activity = workflow.reassign(task, task.assignee, colleague.id)
     db.session.commit()
     assert task.assignee_id == colleague.id and activity.kind == ActivityKind.REASSIGN and activity.change["to"] == colleague.name
     told = db.session.scalar(select(OutboxMessage).where(OutboxMessage.to_address == colleague.email))
-    assert told is not None and told.locale == "de"
+    assert told is not None and told.locale == "de" and told.status == "queued"
+    stale = db.session.scalar(select(OutboxMessage).where(OutboxMessage.to_address == first.email))
+    assert stale.status == "cancelled"  # still queued when the task changed hands: withdrawn
     assert workflow.reassign(task, colleague, colleague.id) is None
     assert colleague in workflow.assignable_users() and editor not in workflow.assignable_users()
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import func, or_, select
 
@@ -127,8 +127,8 @@ def _activity(task: Task, kind: str, at: datetime, body: str | None = None, chan
     db.session.add(Activity(task=task, author_id=task.assignee_id, kind=kind, body=body, change=change, created_at=at))
 
 
-def _status(task: Task, to: str, at: datetime, body: str | None = None) -> None:
-    _activity(task, ActivityKind.STATUS, at, body, {"from": task.status, "to": to})
+def _status(task: Task, to: str, at: datetime, body: str | None = None, **change) -> None:
+    _activity(task, ActivityKind.STATUS, at, body, {"from": task.status, "to": to, **change})
     task.status = to
     task.updated_at = at
 
@@ -158,7 +158,9 @@ def _work(task: Task, rng: random.Random, now: datetime) -> None:
             return  # in progress (overdue when the SLA has passed)
         waiting_at = min(first + timedelta(hours=rng.randint(2, 30)), now - timedelta(minutes=30))
         _activity(task, ActivityKind.NOTE, waiting_at, rng.choice(NOTES))
-        _status(task, TaskStatus.WAITING, waiting_at)
+        task.waiting_until = (now + timedelta(days=rng.randint(1, 10))).date()  # due again then
+        task.due_at = datetime.combine(task.waiting_until, time())
+        _status(task, TaskStatus.WAITING, waiting_at, until=task.waiting_until.isoformat())
         return
     first = task.created_at + sla * rng.uniform(0.05, 1.3)
     task.first_action_at = first

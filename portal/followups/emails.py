@@ -1,8 +1,9 @@
-"""The follow-ups' emails: a new task for its assignee, and the daily digest of overdue tasks.
+"""The follow-ups' emails: a new task for its assignee, the daily digest of
+overdue tasks, and the managers' daily escalation of unassigned and overdue tasks.
 
 Both go through the outbox (``portal.mail.services.enqueue``) in the
 transaction that causes them, named by a reference (``followup_task:<id>``,
-``followup_digest:<user id>:<day>``) by which the mail package finds,
+``followup_digest:<user id>:<day>``, ``followup_escalation:<user id>:<day>``) by which the mail package finds,
 rewrites or cancels them: a task's notification exists if and only if
 the answer that made the task was committed. They are our own templates
 (``templates/followups/email_*``), rendered in the staff member's language;
@@ -26,6 +27,7 @@ from portal.web.urls import external_url
 
 TASK_KIND = "followup_task"
 DIGEST_KIND = "followup_digest"
+ESCALATION_KIND = "followup_escalation"
 #: A task made by the first answer of a survey not yet finished waits this long
 #: for the rest (the comment comes a step later); finishing sends it at once.
 WAIT_FOR_THE_REST = timedelta(minutes=10)
@@ -58,6 +60,7 @@ def task_summary(task: Task, language: str) -> dict:
         "rules": [str(RuleKind.LABELS.get(kind, kind)) for kind in task.rule_kinds or []],
         "priority": str(Priority.LABELS.get(task.priority, task.priority)),
         "due_at": task.due_at,
+        "assignee": task.assignee.name if task.assignee else None,
         "url": external_url("followups.task", task_id=task.id),
     }
 
@@ -105,6 +108,11 @@ def refresh_task_notification(task: Task, now: datetime | None = None) -> bool:
     return mail.replace(task_reference(task), subject=subject, text=text, html=html, locale=language, due_by=due_by)
 
 
+def withdraw_task_notification(task: Task) -> int:
+    """The task changed hands: its notification, while still queued, is no longer news for anyone."""
+    return mail.cancel(task_reference(task))
+
+
 def digest_reference(user: StaffUser, day: date) -> str:
     """One overdue digest per person and day."""
     return f"{DIGEST_KIND}:{user.id}:{day.isoformat()}"
@@ -125,4 +133,29 @@ def send_overdue_digest(user: StaffUser, tasks: list[Task], now: datetime) -> No
         tasks=summaries,
         count=len(summaries),
         list_url=external_url("followups.tasks"),
+    )
+
+
+def escalation_reference(user: StaffUser, day: date) -> str:
+    """One escalation per manager and day."""
+    return f"{ESCALATION_KIND}:{user.id}:{day.isoformat()}"
+
+
+def send_escalation(user: StaffUser, unassigned: list[Task], overdue: list[Task], now: datetime) -> None:
+    """One email to a manager: the tasks nobody owns, and every overdue task with its assignee."""
+    language = user_language(user)
+    with force_locale(language):
+        unassigned_summaries = [task_summary(task, language) for task in unassigned]
+        overdue_summaries = [task_summary(task, language) for task in overdue]
+    _enqueue(
+        user,
+        "followups/email_escalation",
+        ESCALATION_KIND,
+        language,
+        escalation_reference(user, now.date()),
+        send_after=now,
+        unassigned=unassigned_summaries,
+        overdue=overdue_summaries,
+        unassigned_url=external_url("followups.tasks", view="team", assignee="none"),
+        overdue_url=external_url("followups.tasks", view="team", overdue="y"),
     )

@@ -24,7 +24,7 @@ from portal.customers.models import Account
 from portal.extensions import db
 from portal.followups import emails
 from portal.followups.models import AlertRule, Priority, RuleKind, Task, TaskRule, TaskStatus
-from portal.followups.rules import ensure_rules, enabled_rules, is_significant_drop, matches, matching_keywords, response_texts
+from portal.followups.rules import ensure_rules, enabled_rules, region_owner, is_significant_drop, matches, matching_keywords, response_texts
 from portal.reports import metrics
 from portal.reports import services as reports
 from portal.surveys.models import Response
@@ -54,15 +54,22 @@ def previous_nps(response: Response) -> int | None:
     )
 
 
+def _can_own(user: StaffUser | None) -> bool:
+    return user is not None and user.active and user.role in Role.CUSTOMER_FACING
+
+
 def _assignee_for(account: Account, rules_: list[AlertRule]) -> StaffUser | None:
-    manager = account.account_manager
-    if manager is not None and manager.active and manager.role in Role.CUSTOMER_FACING:
-        return manager
-    for rule in rules_:
-        fallback = rule.fallback_user
-        if fallback is not None and fallback.active and fallback.role in Role.CUSTOMER_FACING:
-            return fallback
-    return None
+    """No task without an owner: the account's manager, else the owner of the account's
+    region, else a matched rule's fallback, else the first active administrator
+    (by name). None only when the portal has no active administrator at all."""
+    candidates = [account.account_manager, region_owner(account.region)]
+    candidates += [rule.fallback_user for rule in rules_]
+    owner = next((user for user in candidates if _can_own(user)), None)
+    if owner is not None:
+        return owner
+    return db.session.scalar(
+        select(StaffUser).where(StaffUser.role == Role.ADMIN, StaffUser.active.is_(True)).order_by(func.lower(StaffUser.name), StaffUser.id).limit(1)
+    )
 
 
 def _title_values(account: Account, kinds: list[str], response: Response | None, previous: int | None, keywords: list[str]) -> dict:

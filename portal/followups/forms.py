@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, SelectMultipleField, TextAreaField
+from wtforms import BooleanField, DateField, IntegerField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from portal.followups.lists import TaskFilters
@@ -12,12 +12,20 @@ from portal.web.i18n import lazy_gettext as _l
 from portal.web.inputs import FilterForm, PlainText
 
 MAX_TEXT = 5000
+#: The status filter's groups (kept in the URL as ``status=active|closed|all``) and the unassigned queue (``assignee=none``).
+ACTIVE, CLOSED, ALL, UNASSIGNED = "active", "closed", "all", "none"
+STATUS_GROUPS = {ACTIVE: list(TaskStatus.ACTIVE), CLOSED: list(TaskStatus.CLOSED), ALL: []}
 
 
 class TaskFilterForm(FilterForm):
     """The team view's filters."""
 
-    status = SelectMultipleField(_l("Status"), choices=[SelectChoice(s, label) for s, label in TaskStatus.LABELS.items()], validators=[Optional()])
+    status = SelectField(
+        _l("Status"),
+        default=ACTIVE,
+        choices=[SelectChoice(ACTIVE, _l("Open work (open, in progress, waiting)")), SelectChoice(CLOSED, _l("Closed (resolved, dismissed)")), SelectChoice(ALL, _l("All statuses"))]
+        + [SelectChoice(s, label) for s, label in TaskStatus.LABELS.items()],
+    )
     overdue = BooleanField(_l("Overdue only"))
     rule = SelectField(_l("Rule"), validators=[Optional()], choices=[SelectChoice("", _l("All"))] + [SelectChoice(k, label) for k, label in RuleKind.LABELS.items()])
     assignee = SelectField(_l("Assigned to"), validators=[Optional()], validate_choice=True)
@@ -25,16 +33,21 @@ class TaskFilterForm(FilterForm):
     page = IntegerField(_l("Page"), validators=[Optional(), NumberRange(min=1, max=1_000_000)])
 
     def set_assignees(self, users) -> None:
-        self.assignee.choices = [SelectChoice("", _l("Anyone"))] + [SelectChoice(str(u.id), u.name) for u in users]
+        self.assignee.choices = [SelectChoice("", _l("Anyone")), SelectChoice(UNASSIGNED, _l("Nobody (unassigned)"))] + [
+            SelectChoice(str(u.id), u.name) for u in users
+        ]
 
     def filters(self) -> TaskFilters:
         """The team view's filters from the validated form."""
         data = self.data
+        status = data.get("status") or ACTIVE
+        assignee = data.get("assignee") or ""
         return TaskFilters(
-            statuses=[s for s in (data.get("status") or []) if s in TaskStatus.ALL],
+            statuses=STATUS_GROUPS.get(status, [status] if status in TaskStatus.ALL else []),
             overdue=bool(data.get("overdue")),
             rule_kind=data.get("rule") or None,
-            assignee_id=int(data["assignee"]) if data.get("assignee") else None,
+            unassigned=assignee == UNASSIGNED,
+            assignee_id=int(assignee) if assignee.isdigit() else None,
             account_id=data.get("account") or None,
             page=data.get("page") or 1,
         )
@@ -47,6 +60,7 @@ class StatusForm(FlaskForm):
         validators=[Optional(), Length(max=MAX_TEXT), PlainText()],
         description=_l("Required to resolve or dismiss: what was done and what came of it."),
     )
+    wait_until = DateField(_l("Waiting until"), validators=[Optional()], description=_l("Required for “waiting”: the day the task is due again."))
 
     def set_statuses(self, statuses) -> None:
         self.status.choices = [SelectChoice(s, TaskStatus.LABELS[s]) for s in statuses]
@@ -61,7 +75,18 @@ class AssigneeForm(FlaskForm):
     assignee_id = SelectField(_l("Assign to"), validators=[DataRequired()], validate_choice=True)
 
     def set_assignees(self, users) -> None:
-        self.assignee_id.choices = [SelectChoice(str(u.id), u.name) for u in users]
+        self.assignee_id.choices = [SelectChoice("", _l("Choose a colleague"))] + [SelectChoice(str(u.id), u.name) for u in users]
+
+
+class RegionOwnerForm(FlaskForm):
+    """Who gets a region's tasks when an account has no active manager."""
+
+    region = SelectField(_l("Region"), validators=[DataRequired()], validate_choice=True)
+    user_id = SelectField(_l("Fallback owner"), validators=[Optional()], validate_choice=True)
+
+    def set_choices(self, regions, users) -> None:
+        self.region.choices = [SelectChoice(r, r) for r in regions]
+        self.user_id.choices = [SelectChoice("", _l("Nobody (remove)"))] + [SelectChoice(str(u.id), u.name) for u in users]
 
 
 class RuleForm(FlaskForm):

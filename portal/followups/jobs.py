@@ -1,9 +1,10 @@
 """What the worker runs for follow-ups: due follow-up surveys, the account-drop
-check and the daily digest of overdue tasks.
+check, the daily digest of overdue tasks and the managers' daily escalation of
+unassigned and overdue tasks.
 
 The worker calls every job on each round (every few seconds when idle); these
 keep their own pace per worker process: follow-up surveys every minute, the
-digest check every five minutes (the service sends it once a day per person,
+digest and escalation checks every five minutes (the service sends it once a day per person,
 whichever worker gets there first), the account-drop check hourly (answers
 check their own account at once; this catches the rest). Each job calls one
 service, which flushes; the worker commits each run as one unit of work.
@@ -21,6 +22,7 @@ from portal.worker import job
 EVERY = {
     "followup_surveys": timedelta(minutes=1),
     "followup_digest": timedelta(minutes=5),
+    "followup_escalation": timedelta(minutes=5),
     "followup_account_drops": timedelta(hours=1),
 }
 _last_run: dict[str, datetime] = {}
@@ -54,3 +56,10 @@ def overdue_digest(now: datetime | None = None) -> int:
     """The daily email of overdue tasks, per assignee."""
     now = now or utcnow()
     return digest.send_overdue_digest(now) if _due("followup_digest", now) else 0
+
+
+@job("followup_escalation")
+def escalation(now: datetime | None = None) -> int:
+    """The daily email to the managers: tasks nobody owns, and overdue ones."""
+    now = now or utcnow()
+    return digest.send_escalations(now) if _due("followup_escalation", now) else 0

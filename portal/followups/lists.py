@@ -67,12 +67,14 @@ def is_overdue(task: Task, now: datetime | None = None) -> bool:
 
 @dataclass
 class TaskFilters:
-    """The team view's filters; an empty ``statuses`` means every status."""
+    """The team view's filters; an empty ``statuses`` means every status
+    (the page's form starts with the active ones: open work)."""
 
     statuses: list[str] = field(default_factory=list)
     overdue: bool = False
     rule_kind: str | None = None
     assignee_id: int | None = None
+    unassigned: bool = False  # the queue of tasks nobody owns
     account_id: int | None = None
     page: int = 1
 
@@ -95,7 +97,9 @@ def list_tasks(user: StaffUser, filters: TaskFilters, now: datetime | None = Non
         query = query.where(
             exists().where(TaskRule.task_id == Task.id, TaskRule.rule_id == AlertRule.id, AlertRule.kind == filters.rule_kind)
         )
-    if filters.assignee_id:
+    if filters.unassigned:
+        query = query.where(Task.assignee_id.is_(None))
+    elif filters.assignee_id:
         query = query.where(Task.assignee_id == filters.assignee_id)
     if filters.account_id:
         query = query.where(Task.account_id == filters.account_id)
@@ -130,18 +134,21 @@ def my_tasks(user: StaffUser, now: datetime | None = None, limit: int = 200) -> 
 class TaskCounts:
     active: int
     overdue: int
+    unassigned: int = 0
 
 
 def counts_for(user: StaffUser | None, now: datetime | None = None) -> TaskCounts:
     """For the navigation and the dashboard: an account manager's own tasks; everything for managers and admins."""
     if user is None or user.role not in Role.CUSTOMER_FACING:
-        return TaskCounts(0, 0)
+        return TaskCounts(0, 0, 0)
     now = now or utcnow()
-    query = select(func.count(Task.id), func.count(case((Task.due_at < now, 1)))).where(Task.status.in_(TaskStatus.ACTIVE))
+    query = select(func.count(Task.id), func.count(case((Task.due_at < now, 1))), func.count(case((Task.assignee_id.is_(None), 1)))).where(
+        Task.status.in_(TaskStatus.ACTIVE)
+    )
     if user.role == Role.ACCOUNT_MANAGER:
         query = query.where(_mine(user))
-    active, overdue = db.session.execute(query).one()
-    return TaskCounts(active or 0, overdue or 0)
+    active, overdue, unassigned = db.session.execute(query).one()
+    return TaskCounts(active or 0, overdue or 0, unassigned or 0)
 
 
 class View:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -114,6 +114,20 @@ class AlertRule(db.Model):
     fallback_user: Mapped[StaffUser | None] = relationship()
 
 
+class RegionOwner(db.Model):
+    """Who gets a task when the account's manager is missing or inactive: one
+    colleague per region (``Account.region``), set by admins on the rules page.
+    After them come the rules' own fallback, then an administrator."""
+
+    __tablename__ = "followup_region_owners"
+
+    region: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[StaffUser] = relationship()
+
+
 class RuleChange(db.Model):
     """The audit of alert rules: who changed what, from what to what."""
 
@@ -151,6 +165,8 @@ class Task(db.Model):
     priority: Mapped[str] = mapped_column(String(16), default=Priority.NORMAL)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"), index=True)
     due_at: Mapped[datetime]
+    #: While waiting: the day the task is due again (its due_at is that day's start).
+    waiting_until: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     #: The first call, visit, email or note logged on the task (for "first action within the SLA").

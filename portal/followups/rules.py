@@ -19,7 +19,8 @@ from sqlalchemy.orm import selectinload
 
 from portal.auth.models import StaffUser
 from portal.extensions import db
-from portal.followups.models import AlertRule, Priority, RuleChange, RuleKind
+from portal.customers.models import Account
+from portal.followups.models import AlertRule, Priority, RegionOwner, RuleChange, RuleKind
 from portal.followups.titles import default_locale
 from portal.followups.workflow import WorkflowError, assignable_users
 from portal.reports import metrics
@@ -176,6 +177,50 @@ def rule_changes(limit: int = 50) -> list[RuleChange]:
             select(RuleChange).options(selectinload(RuleChange.user)).order_by(RuleChange.created_at.desc(), RuleChange.id.desc()).limit(limit)
         )
     )
+
+
+# --- fallback owners by region ------------------------------------------------------------
+
+
+def region_owner(region: str | None) -> StaffUser | None:
+    """Who gets the region's tasks when an account has no active manager (None: nobody set)."""
+    if not region:
+        return None
+    owner = db.session.get(RegionOwner, region)
+    return owner.user if owner is not None else None
+
+
+def known_regions() -> list[str]:
+    """The regions of the accounts, and those that have an owner already."""
+    regions = set(db.session.scalars(select(Account.region).where(Account.region.is_not(None), Account.region != "").distinct()))
+    regions |= set(db.session.scalars(select(RegionOwner.region)))
+    return sorted(regions, key=str.casefold)
+
+
+def region_owners() -> list[RegionOwner]:
+    return list(db.session.scalars(select(RegionOwner).options(selectinload(RegionOwner.user)).order_by(RegionOwner.region)))
+
+
+def set_region_owner(region: str, user_id: int | None) -> RegionOwner | None:
+    """Give a region's ownerless tasks to a colleague (None: remove the owner).
+    Raises WorkflowError for an unknown region or a colleague who cannot own tasks."""
+    region = " ".join((region or "").split())
+    if region not in known_regions():
+        raise WorkflowError("unknown_region")
+    owner = db.session.get(RegionOwner, region)
+    if user_id is None:
+        if owner is not None:
+            db.session.delete(owner)
+            db.session.flush()
+        return None
+    if not any(u.id == user_id for u in assignable_users()):
+        raise WorkflowError("invalid_assignee")
+    if owner is None:
+        owner = RegionOwner(region=region)
+        db.session.add(owner)
+    owner.user_id, owner.updated_at = user_id, utcnow()
+    db.session.flush()
+    return owner
 
 
 # --- the rule engine (pure) ---------------------------------------------------------------

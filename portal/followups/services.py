@@ -1,6 +1,7 @@
 """What other packages read of the follow-ups (DESIGN §4: through services.py):
 the CRM's view of an account's open tasks (the read API), and the survey
-suppression while a task is active (registered in subscribers.py).
+suppression while a task is active and the withheld thank-you while a task
+has no owner (both registered in subscribers.py).
 
 The package's own work is in modules named by their job: ``rules.py`` (the
 rules and the rule engine), ``evaluation.py`` (an answer becomes a task),
@@ -22,6 +23,7 @@ from portal.customers.models import Account, Contact
 from portal.extensions import db
 from portal.followups.models import Task, TaskStatus
 from portal.followups.titles import default_locale, task_title
+from portal.surveys.models import Response
 from portal.web.urls import external_url
 
 
@@ -31,6 +33,17 @@ def open_follow_up_reason(contact: Contact, now: datetime | None = None) -> str 
         select(Task.id).where(Task.account_id == contact.account_id, Task.status.in_(TaskStatus.ACTIVE)).limit(1)
     )
     return "open_follow_up" if active else None
+
+
+def has_unowned_task(invitation_id: int) -> bool:
+    """Has the answer to this invitation made a task that nobody owns? (The survey
+    page then thanks without promising that someone will be in touch.)"""
+    return (
+        db.session.scalar(
+            select(Task.id).join(Response, Response.id == Task.response_id).where(Response.invitation_id == invitation_id, Task.assignee_id.is_(None)).limit(1)
+        )
+        is not None
+    )
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -6,6 +6,9 @@
 - While a task is active for an account, routine surveys to its contacts are
   throttled with the reason ``open_follow_up`` (the intake says so, and the
   account's timeline shows it next to the event).
+- When an answer's task has no owner (no active administrator to fall back
+  on), the survey's thank-you, which may promise a call, gives way to a
+  neutral one (``surveys.THANK_YOU_WITHHELD``).
 """
 
 from portal.auth import services as auth
@@ -25,6 +28,10 @@ def _evaluate(response, **_):
 
 if services.open_follow_up_reason not in surveys.SUPPRESSION_CHECKS:
     surveys.SUPPRESSION_CHECKS.append(services.open_follow_up_reason)
+
+# Nobody owns the task of this answer: the thank-you must not promise that someone will be in touch.
+if services.has_unowned_task not in surveys.THANK_YOU_WITHHELD:
+    surveys.THANK_YOU_WITHHELD.append(services.has_unowned_task)
 
 
 def _active_tasks(user) -> int | None:
@@ -52,6 +59,7 @@ def _dashboard_panel(user, now):
     lines = [
         (ngettext("%(num)d active task", "%(num)d active tasks", counts.active), url_for("followups.tasks", view=view)),
         (ngettext("%(num)d overdue", "%(num)d overdue", counts.overdue), url_for("followups.tasks", view="team", overdue="y") if view == "team" else None),
+        (ngettext("%(num)d unassigned", "%(num)d unassigned", counts.unassigned), url_for("followups.tasks", view="team", assignee="none")),
     ]
     for task in [t for t in lists.my_tasks(user, now) if lists.is_overdue(t, now)][:5]:
         lines.append((titles.task_title(task), url_for("followups.task", task_id=task.id)))

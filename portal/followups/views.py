@@ -9,6 +9,8 @@ to the task page.
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -18,7 +20,7 @@ from portal.auth.models import Role
 from portal.customers.models import TICKET_CATEGORIES
 from portal.followups import bp, lists, loop, taskpage, titles, workflow
 from portal.followups import rules as alert_rules
-from portal.followups.forms import ActivityForm, AssigneeForm, RuleForm, StatusForm, TaskFilterForm
+from portal.followups.forms import ActivityForm, AssigneeForm, RegionOwnerForm, RuleForm, StatusForm, TaskFilterForm
 from portal.followups.models import ActivityKind, Priority, RuleKind, TaskStatus
 from portal.timeutil import MAX_YEAR, MIN_YEAR
 from portal.web.rendering import render, see_other, wants_fragment
@@ -29,6 +31,11 @@ TASK_PAGE = "followups/task.html"
 @bp.app_template_filter("task_title")
 def task_title(task) -> str:
     return titles.task_title(task)
+
+
+@bp.app_template_filter("isodate")
+def isodate(value: str) -> date:
+    return date.fromisoformat(value)
 
 
 @bp.context_processor
@@ -65,7 +72,7 @@ def task(task_id: int):
 def change_status(task_id: int):
     task = lists.get_task(current_user, task_id) or abort(404)
     form = StatusForm()
-    return _act(task, form, lambda: workflow.change_status(task, current_user, form.status.data, form.outcome.data))
+    return _act(task, form, lambda: workflow.change_status(task, current_user, form.status.data, form.outcome.data, wait_until=form.wait_until.data))
 
 
 @bp.post("/tasks/<int:task_id>/activities")
@@ -111,10 +118,10 @@ def _task_page(task, blocks, status: int = 200, problem: str | None = None, fail
 
 
 def _task_forms(task, failed) -> dict:
-    """The task page's three forms; the one that failed keeps what was typed and its errors."""
+    """The task page's three forms; the one that failed keeps what was typed and its errors.
+    The reassign choice starts empty: nobody is preselected by accident."""
     users = workflow.assignable_users()
     forms = {"status_form": StatusForm(formdata=None), "activity_form": ActivityForm(formdata=None), "assignee_form": AssigneeForm(formdata=None)}
-    forms["assignee_form"].assignee_id.data = str(task.assignee_id) if task.assignee_id else None
     if failed is not None:
         forms[{StatusForm: "status_form", ActivityForm: "activity_form", AssigneeForm: "assignee_form"}[type(failed)]] = failed
     forms["status_form"].set_statuses(workflow.allowed_statuses(task))
@@ -150,8 +157,29 @@ def update_rule(rule_id: int):
     return see_other(url_for("followups.rules") + f"#rule-{rule.id}")
 
 
-def _rules_page(editable: bool, failed: tuple | None = None, saved: int | None = None) -> dict:
-    """Every rule with its form (admins edit; managers read), and the audit."""
+@bp.post("/tasks/rules/regions")
+@admin_required
+def set_region_owner():
+    form = RegionOwnerForm()
+    form.set_choices(alert_rules.known_regions(), workflow.assignable_users())
+    problem = None
+    if form.validate():
+        try:
+            alert_rules.set_region_owner(form.region.data, int(form.user_id.data) if form.user_id.data else None)
+        except workflow.WorkflowError as error:
+            problem = workflow.workflow_message(error.code)
+    else:
+        problem = _("Please correct the marked fields.")
+    if problem:
+        return render("followups/rules.html", "rules", status=422, **_rules_page(True, region_form=form, region_problem=problem))
+    if wants_fragment():
+        return render("followups/rules.html", "rules", **_rules_page(True, region_saved=True))
+    flash(_("The fallback owner is saved."), "info")
+    return see_other(url_for("followups.rules") + "#region-owners")
+
+
+def _rules_page(editable: bool, failed: tuple | None = None, saved: int | None = None, region_form=None, **region) -> dict:
+    """Every rule with its form (admins edit; managers read), the regions' fallback owners, and the audit."""
     users = workflow.assignable_users()
     entries = []
     for rule in alert_rules.rules():
@@ -160,7 +188,13 @@ def _rules_page(editable: bool, failed: tuple | None = None, saved: int | None =
         else:
             form, problem = RuleForm.for_rule(rule, users), None
         entries.append({"rule": rule, "form": form, "problem": problem, "saved": saved == rule.id})
-    return {"entries": entries, "editable": editable, "changes": alert_rules.rule_changes(), "users": {u.id: u for u in users}}
+    if region_form is None:
+        region_form = RegionOwnerForm(formdata=None)
+        region_form.set_choices(alert_rules.known_regions(), users)
+    return {
+        "entries": entries, "editable": editable, "changes": alert_rules.rule_changes(), "users": {u.id: u for u in users},
+        "region_form": region_form, "region_owners": alert_rules.region_owners(), **region,
+    }  # fmt: skip
 
 
 @bp.get("/reports/loop")

@@ -3,7 +3,7 @@ the words for what the workflow refuses."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
@@ -47,9 +47,16 @@ def _clean_text(value: str | None) -> str:
     return value
 
 
-def change_status(task: Task, user: StaffUser | None, status: str, outcome: str | None = None, now: datetime | None = None) -> Activity:
+#: How far ahead a waiting task may wait.
+MAX_WAIT = timedelta(days=365)
+
+
+def change_status(
+    task: Task, user: StaffUser | None, status: str, outcome: str | None = None, now: datetime | None = None, wait_until: date | None = None
+) -> Activity:
     """Move the task on; resolving or dismissing needs an outcome, resolving
-    schedules the follow-up survey. Raises WorkflowError when not allowed."""
+    schedules the follow-up survey; waiting needs the day to wait until, when
+    the task is due again. Raises WorkflowError when not allowed."""
     now = now or utcnow()
     if status not in TaskStatus.ALL:
         raise WorkflowError("unknown_status")
@@ -58,6 +65,15 @@ def change_status(task: Task, user: StaffUser | None, status: str, outcome: str 
     outcome = _clean_text(outcome)
     if status in TaskStatus.CLOSED and not outcome:
         raise WorkflowError("outcome_required")
+    if status == TaskStatus.WAITING:
+        if wait_until is None:
+            raise WorkflowError("wait_until_required")
+        if not now.date() < wait_until <= (now + MAX_WAIT).date():
+            raise WorkflowError("wait_until_out_of_range")
+        task.waiting_until = wait_until
+        task.due_at = datetime.combine(wait_until, time())
+    else:
+        task.waiting_until = None
     previous = task.status
     if status in TaskStatus.CLOSED:
         task.closed_at = now
@@ -79,7 +95,10 @@ def change_status(task: Task, user: StaffUser | None, status: str, outcome: str 
     task.updated_at = now
     if task.first_action_at is None and user is not None:
         task.first_action_at = now
-    activity = Activity(task=task, author_id=user.id if user else None, kind=ActivityKind.STATUS, body=outcome or None, change={"from": previous, "to": status}, created_at=now)
+    change = {"from": previous, "to": status}
+    if status == TaskStatus.WAITING:
+        change["until"] = wait_until.isoformat()
+    activity = Activity(task=task, author_id=user.id if user else None, kind=ActivityKind.STATUS, body=outcome or None, change=change, created_at=now)
     db.session.add(activity)
     db.session.flush()
     return activity
@@ -117,8 +136,8 @@ def assignable_users() -> list[StaffUser]:
 
 
 def reassign(task: Task, user: StaffUser | None, assignee_id: int | None, now: datetime | None = None) -> Activity | None:
-    """Give the task to another active customer-facing staff member (who is told by email);
-    None when it is theirs already."""
+    """Give the task to another active customer-facing staff member (who is told by email;
+    the previous assignee's notification, if still queued, is withdrawn); None when it is theirs already."""
     now = now or utcnow()
     assignee = db.session.get(StaffUser, assignee_id) if assignee_id else None
     if assignee is None or not assignee.active or assignee.role not in Role.CUSTOMER_FACING:
@@ -138,6 +157,7 @@ def reassign(task: Task, user: StaffUser | None, assignee_id: int | None, now: d
     )
     db.session.add(activity)
     db.session.flush()
+    emails.withdraw_task_notification(task)
     if task.is_active and (user is None or user.id != assignee.id):
         emails.send_task_notification(task, assignee, now)
     return activity
@@ -152,6 +172,9 @@ WORKFLOW_MESSAGES = {
     "unknown_kind": _l("Choose call, visit, email or note."),
     "body_required": _l("Write what happened."),
     "invalid_assignee": _l("Choose an active colleague who works with customers."),
+    "wait_until_required": _l("Give the day to wait until: the task is due again then."),
+    "wait_until_out_of_range": _l("The day to wait until must be after today and within a year."),
+    "unknown_region": _l("Choose one of the regions shown."),
     "name_required": _l("The rule needs a name."),
     "threshold_out_of_range": _l("The threshold is outside the scale of this rule."),
     "keywords_required": _l("Give at least one word or phrase."),

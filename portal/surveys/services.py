@@ -107,6 +107,9 @@ def throttle_reason(survey: Survey, contact: Contact, ticket: Ticket | None = No
 
 #: Other packages add checks here (e.g. follow-ups: no survey while a task is open).
 SUPPRESSION_CHECKS: list = []
+#: Checks (invitation id → bool) that withhold the survey's own thank-you (which may
+#: promise a call) for the page's neutral one, e.g. follow-ups: the answer's task has no owner.
+THANK_YOU_WITHHELD: list = []
 
 
 def lock_contact(contact_id: int) -> Contact:
@@ -500,7 +503,8 @@ def step(link: LinkState, survey: Survey, language: str, question: Question | No
     marked (a score from the email's links, a rejected answer)."""
     question = None if link.is_finished else question or next_question(survey, link.answers)
     if question is None:
-        return Step(None, thank_you=localized(survey.thank_you, language))
+        withheld = any(check(link.invitation_id) for check in THANK_YOU_WITHHELD)
+        return Step(None, thank_you="" if withheld else localized(survey.thank_you, language))
     given = link.answers.get(question.id)
     values = selected if selected is not None else (given.values if given else [])
     return Step(
