@@ -95,6 +95,12 @@ def _rendered_emails(app) -> dict[str, list[tuple[str, str, str]]]:
             found["followups/email_digest"].append(
                 mail.render_email("followups/email_digest", language, name="Anna Keller", tasks=[task], count=1, list_url="https://portal.example/staff/tasks/")
             )
+            found["followups/email_escalation"].append(
+                mail.render_email(
+                    "followups/email_escalation", language, name="Marta Schulz", unassigned=[task], overdue=[dict(task, assignee="Anna Keller")],
+                    unassigned_url="https://portal.example/staff/tasks/?assignee=none", overdue_url="https://portal.example/staff/tasks/?overdue=y",
+                )
+            )
             found["courses/email/reminder"].append(
                 mail.render_email("courses/email/reminder", language, name="Lena Vogel", url="https://portal.example/c/x", hours=72, courses=[course])
             )
