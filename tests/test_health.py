@@ -99,6 +99,8 @@ def test_open_and_overdue_tasks_put_an_account_at_risk_and_the_account_page_list
     assert all(link in tasks for link in links)
     assert tasks.index(links[0]) < tasks.index(links[1]) < tasks.index(links[2])  # open first, soonest due first
     assert "overdue" in tasks and "resolved" in tasks
+    task_page = login_as(Role.MANAGER).get(f"/staff/tasks/{first.id}").get_data(as_text=True)
+    assert "at risk" in task_page and "2 open follow-up tasks, 1 of them overdue." in task_page  # the health with its reasons
 
 
 @pytest.mark.parametrize("status, shown", [("critical", "Kündiger GmbH"), ("too_few", "Ruhig GmbH"), ("unknown", "Leer GmbH")])

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from datetime import datetime, timedelta
 
@@ -44,10 +45,11 @@ def health_signals(account_ids: list[int] | None, now: datetime) -> dict[int, li
         )
         if account_ids is not None:
             comments = comments.where(Response.account_id.in_(account_ids))
+        # one search per comment over all the words, the words named only for the comments that match
+        anyone = re.compile("|".join(f"(?:{p.pattern})" for w in words if (p := alert_rules.keyword_pattern(w)) is not None))
         latest: dict[int, tuple[datetime, list[str]]] = {}
         for account_id, comment, at in db.session.execute(comments.order_by(Response.created_at)):
-            matched = alert_rules.matching_keywords(words, [comment])
-            if matched:
+            if anyone.search(alert_rules.normalise(comment)) and (matched := alert_rules.matching_keywords(words, [comment])):
                 latest[account_id] = (at, matched)
         for account_id, (at, matched) in latest.items():
             text = _("Cancellation words in a comment of %(date)s: %(words)s.", date=format_date(at, "medium"), words=", ".join(f"„{w}“" for w in matched))
