@@ -63,6 +63,9 @@ def test_recovery_answers_never_count_as_satisfaction(db, login_as, two_answers)
     assert row.csat.csat_score == 4 and row.csat.ticket_id is not None  # not the recovery answer, shown as "no ticket"
     health = dashboard.account_health(account)
     assert [r.comment for r in health.comments] == ["Schnell geholfen"] and health.comment_count == 1
+    # Health reads the contact's latest satisfaction answer: the post-ticket 4, not the recovery survey's 1.
+    reasons = [reason.text for reason in reports.account_health(account).reasons]
+    assert reasons and not any("1 or 2 of 5" in text for text in reasons), reasons
     api = reports.account_satisfaction("CRM-REC")
     assert api["csat_90_days"]["responses"] == 1 and [c["text"] for c in api["recent_comments"]] == ["Schnell geholfen"]
 

@@ -478,6 +478,7 @@ def _latest_scores(column, account_ids: list[int] | None, start: datetime, end: 
     latest = (
         select(column)
         .where(Response.contact_id == Contact.id, column.is_not(None), Response.created_at >= start, Response.created_at < end)
+        .where(surveys.reported())  # a recovery answer is no satisfaction figure
         .order_by(Response.created_at.desc(), Response.id.desc())
         .limit(1)
         .correlate(Contact)
