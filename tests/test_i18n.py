@@ -306,3 +306,16 @@ def test_the_german_report_reads_kw_in_its_chart_and_tables(login_as, answered):
     assert re.search(r">KW \d+<", html)  # the chart's axis
     assert re.search(r">KW \d+/20\d\d</a>", html)  # the table behind it
     assert not re.search(r">20\d\d-W\d\d<", html)
+
+
+@pytest.mark.parametrize(("language", "zone"), [("de", r"MES?Z"), ("en", r"CES?T")])
+def test_the_task_email_names_the_zone_of_its_due_time(db, make_staff, make_account, make_contact, answered, language, zone):
+    from sqlalchemy import select
+
+    from portal.mail.models import OutboxMessage
+
+    manager = make_staff("account_manager", language=language)
+    answered(2, "Ständig Ausfälle", contact=make_contact(account=make_account(account_manager=manager)))
+    message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.to_address == manager.email))
+    for body in (message.text_body, message.html_body):
+        assert re.search(rf"\d\d:\d\d {zone}\b", body) and "UTC" not in body
