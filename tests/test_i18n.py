@@ -202,7 +202,7 @@ def test_a_task_due_at_11_08_utc_reads_12_08_on_the_task_page(app, db, make_staf
 def _glossary() -> list[tuple[str, list[str]]]:
     """(German term, [words not to use]) from the README's glossary for translators."""
     readme = (ROOT / "README.md").read_text()
-    table = readme.split("uses one word per\nconcept:", 1)[1].strip("\n").split("\n\n", 1)[0]
+    table = "| English | German | not |" + readme.split("| English | German | not |", 1)[1].split("\n\n", 1)[0]
     rows = []
     for line in table.splitlines()[2:]:
         english, german, avoid = (cell.strip() for cell in line.strip("|").split("|"))
