@@ -202,7 +202,7 @@ def test_a_task_due_at_11_08_utc_reads_12_08_on_the_task_page(app, db, make_staf
 def _glossary() -> list[tuple[str, list[str]]]:
     """(German term, [words not to use]) from the README's glossary for translators."""
     readme = (ROOT / "README.md").read_text()
-    table = readme.split("uses one word per\nconcept:", 1)[1].strip("\n").split("\n\n", 1)[0]
+    table = "| English | German | not |" + readme.split("| English | German | not |", 1)[1].split("\n\n", 1)[0]
     rows = []
     for line in table.splitlines()[2:]:
         english, german, avoid = (cell.strip() for cell in line.strip("|").split("|"))
@@ -306,3 +306,16 @@ def test_the_german_report_reads_kw_in_its_chart_and_tables(login_as, answered):
     assert re.search(r">KW \d+<", html)  # the chart's axis
     assert re.search(r">KW \d+/20\d\d</a>", html)  # the table behind it
     assert not re.search(r">20\d\d-W\d\d<", html)
+
+
+@pytest.mark.parametrize(("language", "zone"), [("de", r"MES?Z"), ("en", r"CES?T")])
+def test_the_task_email_names_the_zone_of_its_due_time(db, make_staff, make_account, make_contact, answered, language, zone):
+    from sqlalchemy import select
+
+    from portal.mail.models import OutboxMessage
+
+    manager = make_staff("account_manager", language=language)
+    answered(2, "Ständig Ausfälle", contact=make_contact(account=make_account(account_manager=manager)))
+    message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.to_address == manager.email))
+    for body in (message.text_body, message.html_body):
+        assert re.search(rf"\d\d:\d\d {zone}\b", body) and "UTC" not in body

@@ -30,6 +30,7 @@ from flask import Response, current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from portal.customers.models import TICKET_CATEGORIES
 from portal.extensions import db
 from portal.reports import services
 from portal.reports.models import ExportLog
@@ -94,6 +95,7 @@ VALUE_WORDS: dict[str, Callable[[str], str]] = {
     "period": lambda key: _("Total") if key == "total" else period_label(key),
     "dimension": lambda code: str(DIMENSION_LABELS.get(code, code)),
     "survey_kind": lambda code: str(SurveyKind.LABELS.get(code, code)),
+    "ticket_category": lambda code: str(TICKET_CATEGORIES.get(code, code)),
 }
 
 
