@@ -132,26 +132,30 @@ def label_width(label: str) -> float:
 
 
 def _x_labels(labels: list[str], xs: list[float]) -> list[XLabel]:
-    """The period labels that fit side by side at the largest text size, counted back
-    from the latest period (always labelled), at a regular step."""
+    """The period labels that fit side by side at the largest text size: every n-th,
+    counted back from the latest period (always labelled), with the smallest n at which
+    none overlaps its neighbour or leaves the chart."""
     if not labels:
         return []
     spacing = xs[1] - xs[0] if len(xs) > 1 else WIDTH
     step = max(1, math.ceil((max(map(label_width, labels)) + CHAR) / spacing))
-    chosen: list[XLabel] = []
-    room = float(WIDTH)  # where the label to the right begins
-    for i in range(len(labels) - 1, -1, -step):
-        x, width = xs[i], label_width(labels[i])
-        anchor, start, end = "middle", x - width / 2, x + width / 2
-        if end > WIDTH:
-            anchor, start, end = "end", x - width, x
-        elif start < 0:
-            anchor, start, end = "start", x, x + width
-        if chosen and end + CHAR > room:
-            continue
-        chosen.append(XLabel(x, labels[i], anchor))
-        room = start
-    return chosen[::-1]
+    while True:
+        chosen: list[XLabel] = []
+        room = float(WIDTH)  # where the label to the right begins
+        for i in range(len(labels) - 1, -1, -step):
+            x, width = xs[i], label_width(labels[i])
+            anchor, start, end = "middle", x - width / 2, x + width / 2
+            if end > WIDTH:
+                anchor, start, end = "end", x - width, x
+            elif start < 0:
+                anchor, start, end = "start", x, x + width
+            if chosen and end + CHAR > room:
+                break
+            chosen.append(XLabel(x, labels[i], anchor))
+            room = start
+        else:
+            return chosen[::-1]
+        step += 1
 
 
 def _format(value: float | None, suffix: str = "") -> str:
