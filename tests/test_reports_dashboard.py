@@ -81,7 +81,8 @@ def test_nps_against_the_90_days_before_with_trend_and_response_rate(db, login_a
     assert "+150.0" in html and "too few answers to tell" in html and "significant change" not in html and "100.0 %" in html
     assert "95 % interval of the change 5.8 to 165.6" in html
     svg = re.search(r"<svg.*?</svg>", html, re.DOTALL).group(0)
-    assert "<title" in svg and "<desc" in svg and "<polyline" in svg
+    assert "<title" in svg and "<desc" in svg
+    assert "<polyline" not in svg and svg.count('r="2"') == 2  # two weeks with answers, months apart: two dots, no line bridging the weeks between
     assert "Show the numbers" in html  # the same numbers as a table
 
 
@@ -179,5 +180,8 @@ def test_the_dashboard_fragment_for_htmx(login_as):
 
 def test_sparkline_geometry():
     line = dashboard.sparkline([("a", -100.0, 1), ("b", None, 0), ("c", 100.0, 2)], width=104, height=28, pad=2)
-    assert line.polyline == "2.0,26.0 102.0,2.0" and line.zero_y == 14.0 and line.has_line
+    assert line.lines == [] and line.zero_y == 14.0 and line.has_line  # a week without answers is a gap, not bridged
+    assert [(dot.x, dot.y) for dot in line.dots] == [(2.0, 26.0), (102.0, 2.0)]
+    joined = dashboard.sparkline([("a", -100.0, 1), ("b", 0.0, 1), ("c", None, 0), ("d", 50.0, 1), ("e", 100.0, 2)], width=104, height=28, pad=2)
+    assert joined.lines == ["2.0,26.0 27.0,14.0", "77.0,8.0 102.0,2.0"] and joined.dots == []
     assert not dashboard.sparkline([("a", 10.0, 1), ("b", None, 0)]).has_line

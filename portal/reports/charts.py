@@ -104,7 +104,7 @@ def _y(value: float, low: float, high: float) -> float:
     return TOP + PLOT_H * (high - value) / (high - low)
 
 
-def _runs(values: list) -> list[list[int]]:
+def runs(values: list) -> list[list[int]]:
     """The indexes of the values, in runs of consecutive ones that are not None."""
     runs: list[list[int]] = []
     for i, value in enumerate(values):
@@ -121,9 +121,9 @@ def _points(pairs) -> str:
     return " ".join(f"{x:.1f},{y:.1f}" for x, y in pairs)
 
 
-def _lines(xs: list[float], ys: list[float | None]) -> list[str]:
+def polylines(xs: list[float], ys: list[float | None]) -> list[str]:
     """A polyline per run of two or more values: a missing value breaks the line."""
-    return [_points((xs[i], ys[i]) for i in run) for run in _runs(ys) if len(run) > 1]
+    return [_points((xs[i], ys[i]) for i in run) for run in runs(ys) if len(run) > 1]
 
 
 def label_width(label: str) -> float:
@@ -132,26 +132,30 @@ def label_width(label: str) -> float:
 
 
 def _x_labels(labels: list[str], xs: list[float]) -> list[XLabel]:
-    """The period labels that fit side by side at the largest text size, counted back
-    from the latest period (always labelled), at a regular step."""
+    """The period labels that fit side by side at the largest text size: every n-th,
+    counted back from the latest period (always labelled), with the smallest n at which
+    none overlaps its neighbour or leaves the chart."""
     if not labels:
         return []
     spacing = xs[1] - xs[0] if len(xs) > 1 else WIDTH
     step = max(1, math.ceil((max(map(label_width, labels)) + CHAR) / spacing))
-    chosen: list[XLabel] = []
-    room = float(WIDTH)  # where the label to the right begins
-    for i in range(len(labels) - 1, -1, -step):
-        x, width = xs[i], label_width(labels[i])
-        anchor, start, end = "middle", x - width / 2, x + width / 2
-        if end > WIDTH:
-            anchor, start, end = "end", x - width, x
-        elif start < 0:
-            anchor, start, end = "start", x, x + width
-        if chosen and end + CHAR > room:
-            continue
-        chosen.append(XLabel(x, labels[i], anchor))
-        room = start
-    return chosen[::-1]
+    while True:
+        chosen: list[XLabel] = []
+        room = float(WIDTH)  # where the label to the right begins
+        for i in range(len(labels) - 1, -1, -step):
+            x, width = xs[i], label_width(labels[i])
+            anchor, start, end = "middle", x - width / 2, x + width / 2
+            if end > WIDTH:
+                anchor, start, end = "end", x - width, x
+            elif start < 0:
+                anchor, start, end = "start", x, x + width
+            if chosen and end + CHAR > room:
+                break
+            chosen.append(XLabel(x, labels[i], anchor))
+            room = start
+        else:
+            return chosen[::-1]
+        step += 1
 
 
 def _format(value: float | None, suffix: str = "") -> str:
@@ -168,8 +172,8 @@ def line_chart(
     hrefs = hrefs or [None] * count
     ys = [None if v is None else _y(v, low, high) for v in values]
     points = [Point(x, y, p, _format(v, suffix), h) for x, y, p, v, h in zip(xs, ys, periods, values, hrefs, strict=True) if y is not None]
-    chart = LineChart(points=points, lines=_lines(xs, ys))
-    for run in _runs(bands or []):
+    chart = LineChart(points=points, lines=polylines(xs, ys))
+    for run in runs(bands or []):
         upper = [(xs[i], _y(bands[i][1], low, high)) for i in run]
         lower = [(xs[i], _y(bands[i][0], low, high)) for i in run]
         if len(run) == 1:  # a period alone: its interval as a narrow bar
@@ -222,7 +226,7 @@ def bar_chart(labels: list[str], series: list[tuple[str, list[int]]], *, rate: l
     centres = _slot_centres(len(labels), LEFT, right)
     chart.x_labels = _x_labels(labels, centres)
     if rate:
-        chart.lines = _lines(centres, [None if r is None else _y(r, 0, 100) for r in rate])
+        chart.lines = polylines(centres, [None if r is None else _y(r, 0, 100) for r in rate])
         chart.line_ticks = [Tick(_y(percent, 0, 100), f"{percent} %") for percent in (0, 50, 100)]
     return chart
 

@@ -26,7 +26,7 @@ from portal.courses import services as courses
 from portal.customers import services as customers
 from portal.customers.models import Account, Contact, Ticket
 from portal.extensions import db
-from portal.reports import services
+from portal.reports import charts, services
 from portal.reports.health import Health, HealthStatus
 from portal.reports.metrics import Change, NpsFigures, nps_change
 from portal.reports.models import ReportCell
@@ -88,8 +88,14 @@ class Sparkline:
     zero_y: float
 
     @property
-    def polyline(self) -> str:
-        return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in self.points if p.y is not None)
+    def lines(self) -> list[str]:
+        """A polyline per run of periods with answers: a period without answers is a gap, not bridged."""
+        return charts.polylines([p.x for p in self.points], [p.y for p in self.points])
+
+    @property
+    def dots(self) -> list[SparkPoint]:
+        """The periods with answers that no line reaches (both neighbours have none)."""
+        return [self.points[run[0]] for run in charts.runs([p.y for p in self.points]) if len(run) == 1]
 
     @property
     def last(self) -> SparkPoint | None:

@@ -27,6 +27,10 @@ document.addEventListener("input", function (event) {
     item.hidden = wanted !== "" && foldText(item.textContent).indexOf(wanted) === -1;
   });
 });
+document.addEventListener("keydown", function (event) {
+  // Enter in the text box only narrows the list; the form is sent with its button.
+  if (event.key === "Enter" && event.target.classList && event.target.classList.contains("multi-filter")) { event.preventDefault(); }
+});
 document.addEventListener("change", function (event) {
   var select = event.target.closest && event.target.closest(".multi-select");
   if (!select || event.target.type !== "checkbox") { return; }
