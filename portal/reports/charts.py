@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass, field
 
 from flask_babel import gettext
+from portal.web.dates import period_label
 
 WIDTH, HEIGHT = 640, 260
 #: The axis text's largest size in viewBox units (portal.css, ``.chart-svg .axis``), and the
@@ -137,6 +138,7 @@ def _x_labels(labels: list[str], xs: list[float]) -> list[XLabel]:
     none overlaps its neighbour or leaves the chart."""
     if not labels:
         return []
+    labels = [period_label(label, short=True) for label in labels]  # measured as shown: "KW 36", not "2026-W36"
     spacing = xs[1] - xs[0] if len(xs) > 1 else WIDTH
     step = max(1, math.ceil((max(map(label_width, labels)) + CHAR) / spacing))
     while True:
