@@ -21,6 +21,7 @@ from portal.reports import services
 from portal.reports.models import NO_CATEGORY
 from portal.reports.query import ParameterError, ReportQuery
 from portal.surveys.models import CSAT_SATISFIED_MIN, NPS_PASSIVE_MIN, NPS_PROMOTER_MIN, Response, Survey
+from portal.web.inputs import parse_int
 
 PER_PAGE = 25
 #: Answers are counted up to this many ("10000+"), so a list over a wide period stays fast.
@@ -46,10 +47,10 @@ class AnswerFilters:
         search = (args.get("q") or "").strip()
         if len(search) > MAX_SEARCH:
             raise ParameterError("q", f"at most {MAX_SEARCH} characters")
-        page = args.get("page") or "1"
-        if not page.isdigit() or not 1 <= int(page) <= 1_000_000:
+        page = parse_int(args.get("page") or "1", low=1, high=1_000_000)  # not int(): "²" is a digit, 5,000 digits raise
+        if page is None:
             raise ParameterError("page", "must be a page number")
-        return cls(group, search, args.get("comments") in ("1", "y", "on"), (args.get("period") or "").strip() or None, int(page))
+        return cls(group, search, args.get("comments") in ("1", "y", "on"), (args.get("period") or "").strip() or None, page)
 
 
 def period_range(period: str) -> tuple[date, date] | None:
@@ -68,7 +69,7 @@ def period_range(period: str) -> tuple[date, date] | None:
         year, month = period.split("-")
         start = date(int(year), int(month), 1)
         return start, (start + timedelta(days=32)).replace(day=1)
-    except ValueError:
+    except (ValueError, OverflowError):  # not a period, or one at the calendar's end (9999-12)
         return None
 
 
