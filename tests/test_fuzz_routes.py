@@ -81,7 +81,7 @@ CALENDAR_EDGE_PERIODS = [
 
 #: Host headers a client or a scanner may send: a label over 63 characters, empty
 #: labels, a port past 65535, broken punycode, spaces, a name past 253 characters.
-#: (Broken punycode, ``xn--zz``, also breaks Werkzeug's test client; tests/test_web.py
+#: (Broken punycode, ``xn--zz``, also breaks Werkzeug's test client; tests/test_hostile_input.py
 #: sends it over a socket.)
 ODD_HOSTS = ["a" * 64 + ".example", "a..b", ".", "example:99999", "exa mple", "[::1", ("a" * 60 + ".") * 5 + "example", "ex%00ample"]
 #: ...and odd ones that are host names all the same: these reach the views.

@@ -351,3 +351,29 @@ def test_staff_pages_and_exports_are_never_stored(login_as, client):
         assert manager.get(path).headers["Cache-Control"] == "no-store", path
     assert manager.get("/staff/reports", headers=HTMX).headers["Cache-Control"] == "no-store"
     assert client.get("/login").headers["Cache-Control"] == "private, no-cache"
+
+
+@pytest.mark.parametrize(
+    ("host", "usable"),
+    [("kundenportal.example.net", True), ("127.0.0.1:5000", True), ("[::1]:8080", True), ("xn--mnchen-3ya.de", True), ("my_host", True), ("a" * 63 + ".example", True),
+     ("a" * 64 + ".example", False), ("xn--zz.example", False), ("example:65536", False), ("-", False), ("a..b", False), ("", False), ("münchen.de", False), ("a b", False)],
+)  # fmt: skip
+def test_usable_host(host, usable):
+    from portal.web.inputs import usable_host
+
+    assert usable_host(host) is usable
+
+
+@pytest.mark.parametrize("text", ["2026-11-01", "2000-01-01", "2100-12-31"])
+def test_parse_day_takes_dates_of_the_years_2000_to_2100(text):
+    from portal.timeutil import parse_day
+
+    assert parse_day(text).isoformat() == text
+
+
+@pytest.mark.parametrize("text", ["1999-12-31", "2101-01-01", "0001-01-01", "9999-12-31", "20261101", "2026-W47-1", "2026-02-30", " 2026-11-01", "٢٠٢٦-١١-٠١", ""])
+def test_parse_day_refuses_everything_else(text):
+    from portal.timeutil import parse_day
+
+    with pytest.raises(ValueError):
+        parse_day(text)
