@@ -11,13 +11,14 @@ from portal.auth.models import Role
 from tests.access_roles import ADMIN, AM, ANON, EDITOR, HTMX, MANAGER  # noqa: F401
 
 # (endpoint, method, path, htmx, {who: expected status}). "{account}" is an
-# account managed by someone else, so account managers hit the record check.
+# account managed by someone else, so account managers hit the record check:
+# outside their portfolio an account is not found (404), as a task is.
 ROUTES = [
     ("reports.dashboard", "GET", "/staff/", False, {ANON: 302, ADMIN: 200, MANAGER: 200, AM: 200, EDITOR: 200}),
     ("customers.accounts", "GET", "/staff/accounts/", False, {ANON: 302, ADMIN: 200, MANAGER: 200, AM: 200, EDITOR: 403}),
     ("customers.accounts", "GET", "/staff/accounts/?q=a", True, {ANON: 401, ADMIN: 200, MANAGER: 200, AM: 200, EDITOR: 403}),
-    ("customers.account", "GET", "/staff/accounts/{account}", False, {ANON: 302, ADMIN: 200, MANAGER: 200, AM: 403, EDITOR: 403}),
-    ("customers.account", "GET", "/staff/accounts/{account}?tickets=40", True, {ANON: 401, ADMIN: 200, MANAGER: 200, AM: 403, EDITOR: 403}),
+    ("customers.account", "GET", "/staff/accounts/{account}", False, {ANON: 302, ADMIN: 200, MANAGER: 200, AM: 404, EDITOR: 403}),
+    ("customers.account", "GET", "/staff/accounts/{account}?tickets=40", True, {ANON: 401, ADMIN: 200, MANAGER: 200, AM: 404, EDITOR: 403}),
     ("auth.profile", "GET", "/staff/profile", False, {ANON: 302, ADMIN: 200, MANAGER: 200, AM: 200, EDITOR: 200}),
     ("auth.update_profile", "POST", "/staff/profile", False, {ANON: 302, ADMIN: 422, MANAGER: 422, AM: 422, EDITOR: 422}),
     ("auth.change_password", "POST", "/staff/profile/password", False, {ANON: 302, ADMIN: 422, MANAGER: 422, AM: 422, EDITOR: 422}),
@@ -29,14 +30,14 @@ ROUTES = [
     ("mail.resend", "POST", "/staff/outbox/{message}/resend", True, {ANON: 401, ADMIN: 200, MANAGER: 403, AM: 403, EDITOR: 403}),
     ("courses.staff_index", "GET", "/staff/courses/", False, {ANON: 302, ADMIN: 200, MANAGER: 200, AM: 200, EDITOR: 200}),
     ("courses.staff_index", "GET", "/staff/courses/?q=a", True, {ANON: 401, ADMIN: 200, MANAGER: 200, AM: 200, EDITOR: 200}),
-    ("courses.staff_account", "GET", "/staff/courses/accounts/{account}", False, {ANON: 302, ADMIN: 200, MANAGER: 200, AM: 403, EDITOR: 403}),
-    ("courses.staff_account", "GET", "/staff/courses/accounts/{account}", True, {ANON: 401, ADMIN: 200, MANAGER: 200, AM: 403, EDITOR: 403}),
-    ("courses.create_link", "POST", "/staff/courses/accounts/{account}/links", False, {ANON: 302, ADMIN: 303, MANAGER: 303, AM: 403, EDITOR: 403}),
-    ("courses.create_link", "POST", "/staff/courses/accounts/{account}/links", True, {ANON: 401, ADMIN: 200, MANAGER: 200, AM: 403, EDITOR: 403}),
-    ("courses.revoke_link", "POST", "/staff/courses/links/{link}/revoke", False, {ANON: 302, ADMIN: 303, MANAGER: 303, AM: 403, EDITOR: 403}),
-    ("courses.revoke_link", "POST", "/staff/courses/links/{link}/revoke", True, {ANON: 401, ADMIN: 200, MANAGER: 200, AM: 403, EDITOR: 403}),
-    ("courses.staff_learner", "GET", "/staff/courses/learners/{learner}", False, {ANON: 302, ADMIN: 200, MANAGER: 200, AM: 403, EDITOR: 403}),
-    ("courses.staff_learner", "GET", "/staff/courses/learners/{learner}", True, {ANON: 401, ADMIN: 200, MANAGER: 200, AM: 403, EDITOR: 403}),
+    ("courses.staff_account", "GET", "/staff/courses/accounts/{account}", False, {ANON: 302, ADMIN: 200, MANAGER: 200, AM: 404, EDITOR: 403}),
+    ("courses.staff_account", "GET", "/staff/courses/accounts/{account}", True, {ANON: 401, ADMIN: 200, MANAGER: 200, AM: 404, EDITOR: 403}),
+    ("courses.create_link", "POST", "/staff/courses/accounts/{account}/links", False, {ANON: 302, ADMIN: 303, MANAGER: 303, AM: 404, EDITOR: 403}),
+    ("courses.create_link", "POST", "/staff/courses/accounts/{account}/links", True, {ANON: 401, ADMIN: 200, MANAGER: 200, AM: 404, EDITOR: 403}),
+    ("courses.revoke_link", "POST", "/staff/courses/links/{link}/revoke", False, {ANON: 302, ADMIN: 303, MANAGER: 303, AM: 404, EDITOR: 403}),
+    ("courses.revoke_link", "POST", "/staff/courses/links/{link}/revoke", True, {ANON: 401, ADMIN: 200, MANAGER: 200, AM: 404, EDITOR: 403}),
+    ("courses.staff_learner", "GET", "/staff/courses/learners/{learner}", False, {ANON: 302, ADMIN: 200, MANAGER: 200, AM: 404, EDITOR: 403}),
+    ("courses.staff_learner", "GET", "/staff/courses/learners/{learner}", True, {ANON: 401, ADMIN: 200, MANAGER: 200, AM: 404, EDITOR: 403}),
     ("courses.preview_course", "GET", "/staff/courses/preview/kundenportal-nutzen/", False, {ANON: 302, ADMIN: 200, MANAGER: 200, AM: 200, EDITOR: 200}),
     ("courses.preview_course", "GET", "/staff/courses/preview/kundenportal-nutzen/", True, {ANON: 401, ADMIN: 200, MANAGER: 200, AM: 200, EDITOR: 200}),
     ("courses.preview_lesson", "GET", "/staff/courses/preview/kundenportal-nutzen/lessons/tickets", False, {ANON: 302, ADMIN: 200, MANAGER: 200, AM: 200, EDITOR: 200}),
@@ -124,3 +125,62 @@ def test_every_staff_url_is_protected(app):
         if rule.rule.startswith("/staff") and not hasattr(app.view_functions[rule.endpoint], "allowed_roles")
     ]
     assert unprotected == []
+
+
+# --- records: an account manager's own portfolio and another's ---------------------------------
+
+from tests import access_portfolio  # noqa: E402
+
+
+@pytest.fixture
+def portfolios(db, make_staff, make_account, make_contact, make_invitation, make_survey):
+    """Two account managers' accounts (services SIP trunk and Hosted PBX), each with a
+    detractor's commented answer (which makes a task for its manager)."""
+    from sqlalchemy import select
+
+    from portal.followups.models import Task
+    from portal.surveys import services as surveys
+
+    survey = make_survey("nps")
+    records = {}
+    for key, service in (("mine", "sip_trunk"), ("theirs", "hosted_pbx")):
+        manager = make_staff(AM, name=f"Betreuer {key.title()}")
+        account = make_account(account_manager=manager, name=f"Firma {key.title()} GmbH", external_id=f"CRM-{key.upper()}", service_types=[service])
+        contact = make_contact(account=account, name=f"Kontakt {key.title()}")
+        invitation, _token = make_invitation(survey=survey, contact=contact)
+        for position, value in ((1, "2"), (2, f"Kommentar {key.title()}: zu langsam")):
+            question = survey.questions[position - 1]
+            response = surveys.record_answer(invitation, survey, question, surveys.parse_answer(question, [value]))
+        db.session.commit()
+        task = db.session.scalar(select(Task).where(Task.response_id == response.id))
+        records[key] = {"manager": manager, "account": account, "task": task, "comment": f"Kommentar {key.title()}", "contact": contact.name,
+                        "name": account.name, "external_id": account.external_id, "service": {"mine": "SIP trunk", "theirs": "Hosted PBX"}[key]}  # fmt: skip
+    return records
+
+
+@pytest.mark.parametrize("who", [ADMIN, MANAGER, AM])
+@pytest.mark.parametrize(("surface", "path", "mark", "expected"), access_portfolio.ROWS, ids=[row[0] for row in access_portfolio.ROWS])
+def test_portfolio_matrix(app, login_as, portfolios, who, surface, path, mark, expected):
+    """What each role reads of its own portfolio and of another's: figures are
+    everyone's, single answers, files and records the portfolio's (README, Roles)."""
+    from tests.conftest import login
+
+    if who == AM:
+        client = app.test_client()
+        assert login(client, portfolios["mine"]["manager"]).status_code == 303
+    else:
+        client = login_as(who)
+    shown = []
+    for key in ("mine", "theirs"):
+        record = portfolios[key]
+        url = path.format(account=record["account"].id, task=record["task"].id, external_id=record["external_id"], other_email=portfolios["theirs"]["manager"].email)
+        response = client.get(url, headers=HTMX if "htmx" in surface else {})
+        if mark == "status":
+            assert response.status_code in (200, 404), (url, response.status_code)
+            shown.append(response.status_code == 200)
+            continue
+        assert response.status_code == 200, (url, response.status_code)
+        text = response.get_data(as_text=True)
+        value = {"manager": record["manager"].name, "task": record["name"]}.get(mark, record.get(mark, mark))
+        shown.append(value in text)
+    assert tuple(shown) == expected[who], (surface, who)

@@ -486,8 +486,8 @@ def test_account_managers_see_only_their_own_accounts(login_as, make_staff, make
     assert "Eigene GmbH" in index and "Fremde GmbH" not in index
     assert am.get(f"/staff/courses/accounts/{own.id}").status_code == 200
     assert am.get(f"/staff/courses/learners/{own_learner.id}").status_code == 200
-    assert am.get(f"/staff/courses/accounts/{foreign.id}").status_code == 403
-    assert am.get(f"/staff/courses/learners/{foreign_learner.id}").status_code == 403
+    assert am.get(f"/staff/courses/accounts/{foreign.id}").status_code == 404
+    assert am.get(f"/staff/courses/learners/{foreign_learner.id}").status_code == 404
     assert "Fremde GmbH" not in am.get("/staff/courses/?q=GmbH", headers=HTMX).get_data(as_text=True)
 
 

@@ -115,8 +115,8 @@ def test_account_manager_record_check(app, accounts):
     login(anna_client, accounts["anna"])
     own, foreign = accounts["accounts"][0], accounts["accounts"][2]
     assert anna_client.get(f"/staff/accounts/{own.id}").status_code == 200
-    assert anna_client.get(f"/staff/accounts/{foreign.id}").status_code == 403
-    assert anna_client.get(f"/staff/accounts/{foreign.id}", headers=HTMX).status_code == 403
+    assert anna_client.get(f"/staff/accounts/{foreign.id}").status_code == 404  # not found, as a task outside the portfolio
+    assert anna_client.get(f"/staff/accounts/{foreign.id}", headers=HTMX).status_code == 404  # not found, as a task outside the portfolio
     listed = anna_client.get("/staff/accounts/").get_data(as_text=True)
     assert own.name in listed and foreign.name not in listed
 

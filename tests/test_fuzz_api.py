@@ -277,3 +277,64 @@ def test_the_read_routes_answer_any_path_value_without_a_server_error(client, in
         hypothesis.event(f"status {response.status_code}")
         if response.status_code in (400, 404):
             assert response.json["error"]
+
+
+# --- the reports API ---------------------------------------------------------------------------
+
+FILTER_NAMES = ["region", "service_type", "account_manager", "ticket_category", "survey_kind", "account", "group_by", "scale"]
+DATE_VALUES = st.one_of(
+    st.dates().map(date.isoformat),  # the whole calendar, 0001-01-01 to 9999-12-31
+    st.sampled_from(["0001-01-01", "9999-12-31", "1999-12-31", "2101-01-01", "2026-W47-1", "20261101", "2026-02-30", " ", ""]),
+)
+BLANK_OR_ODD = st.sampled_from([" ", "", "\t", "%20", "x" * 300, "nps", "week"])
+
+
+@settings(FUZZ, max_examples=150)
+@given(start=DATE_VALUES, end=DATE_VALUES, metric=st.sampled_from(["nps", "csat", "response-rate", "distribution"]),
+       interval=st.sampled_from([None, "week", "month", "quarter", " "]), other=st.sampled_from([None, *FILTER_NAMES]), value=BLANK_OR_ODD)  # fmt: skip
+def test_the_reports_api_answers_any_period_with_figures_or_a_400_naming_the_parameter(client, integration, start, end, metric, interval, other, value):
+    """Dates anywhere in the calendar (also its first and last day, which
+    overflow as soon as a period is extended), other formats and blank values."""
+    params = [("from", start), ("to", end)] + ([("interval", interval)] if interval else []) + ([(other, value)] if other else [])
+    response = client.get(f"/api/v1/reports/{metric}", query_string=params, headers={"Authorization": f"Bearer {integration.api_token}"})
+    hypothesis.event(f"status {response.status_code}")
+    assert response.status_code in (200, 400), (params, response.status_code)
+    if response.status_code == 400:
+        error = response.json["error"]
+        assert error["status"] == 400 and error["field"] in {name for name, _value in params} and error["reason"], (params, error)
+    else:  # a date given is one of the years 2000 to 2100, and it is the one reported on
+        for name, given in (("from", start.strip()), ("to", end.strip())):
+            assert not given or (2000 <= int(given[:4]) <= 2100 and response.json[name] == given), (params, response.json[name])
+
+
+
+# --- odd Host headers ---------------------------------------------------------------------------
+
+HOSTS = st.one_of(
+    st.text(st.characters(codec="latin-1", exclude_characters="\r\n"), max_size=300),  # what a header can carry
+    st.from_regex(r"[a-z0-9-]{1,70}(\.[a-z0-9-]{0,70}){0,5}(:[0-9]{0,6})?", fullmatch=True),
+    st.sampled_from(["xn--zz.example", "xn--.example", "[::1", "[::1]:99999", "a" * 64, "." * 3]),
+)
+
+
+@settings(FUZZ, max_examples=100)
+@given(host=HOSTS)
+def test_any_host_header_is_answered_without_a_server_error(live_server, integration, host):
+    """On the API as on the pages: a Host header that is no host name is a plain
+    400 before the app sees it; any other reaches the app, which answers it.
+    Over a socket: Werkzeug's test client itself fails on some hosts (xn--zz)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    address = urlsplit(live_server)
+    for method, path in (("GET", "/api/v1/reports/nps"), ("GET", "/api/v1/accounts/X/satisfaction"), ("POST", "/api/v1/events"), ("GET", "/login")):
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+        connection.putrequest(method, path, skip_host=True)
+        connection.putheader("Host", host.encode("latin-1"))
+        connection.putheader("Authorization", f"Bearer {integration.api_token}")
+        connection.putheader("Content-Length", "0")
+        connection.endheaders()
+        status = connection.getresponse().status
+        connection.close()
+        hypothesis.event(f"status {status}")
+        assert status < 500, (host, path, status)

@@ -6,8 +6,9 @@ The routes come from ``app.url_map`` and the query names from the code
 parameter added later is fuzzed without anyone editing this file. The values
 are a fixed table of what has broken web apps before: numbers past every
 integer type, NUL, encoded surrogates and invalid UTF-8, 10 kB strings, path
-tricks, other scripts' digits. The secret-link limit is raised so every
-request reaches its view.
+tricks, other scripts' digits, dates at the edges of the calendar (alone and
+as a ``from``/``to`` period), values of only spaces, and Host headers that are
+no host name. The secret-link limit is raised so every request reaches its view.
 """
 
 from __future__ import annotations
@@ -56,12 +57,35 @@ HOSTILE_QUERY_VALUES = [
     "%2F%2Fevil.example",
     "2026-02-30",
     "1e308",
+    "9999-12-31",  # the calendar's last day: one day more overflows
+    "0001-01-01",  # its first: one day less overflows
+    "%20",  # blank: passes WTForms' Optional() unchanged
+    "%20%09%20",
 ]
 
 #: Values that pass the request guard and reach the view's own parsing: set one
 #: name at a time, so a view that refuses one bad parameter early (400) does not
 #: hide what it would do with another.
-ONE_AT_A_TIME_VALUES = ["9" * 5000, "99999999999999999999", str(2**31), "-1", "%C2%B2", "%D9%A1%D9%A2"]
+ONE_AT_A_TIME_VALUES = ["9" * 5000, "99999999999999999999", str(2**31), "-1", "%C2%B2", "%D9%A1%D9%A2", "9999-12-31", "0001-01-01", "9999-12", "9999-W52", "%20"]
+
+#: Periods at the edges of the calendar, each valid in itself (``from`` before ``to``),
+#: so that the view computes with them (the period before, the weeks, the labels).
+CALENDAR_EDGE_PERIODS = [
+    ("0001-01-01", "0001-02-01"),
+    ("9999-12-01", "9999-12-31"),
+    ("0001-01-01", "9999-12-31"),
+    ("9999-12-31", None),
+    (None, "0001-01-01"),
+    ("2026-W47-1", "20261201"),  # ISO forms date.fromisoformat also takes
+]
+
+#: Host headers a client or a scanner may send: a label over 63 characters, empty
+#: labels, a port past 65535, broken punycode, spaces, a name past 253 characters.
+#: (Broken punycode, ``xn--zz``, also breaks Werkzeug's test client; tests/test_hostile_input.py
+#: sends it over a socket.)
+ODD_HOSTS = ["a" * 64 + ".example", "a..b", ".", "example:99999", "exa mple", "[::1", ("a" * 60 + ".") * 5 + "example", "ex%00ample"]
+#: ...and odd ones that are host names all the same: these reach the views.
+VALID_ODD_HOSTS = ["evil.example", "[::1]:8080", "xn--mnchen-3ya.de", "localhost.", "a" * 63 + ".example:65535"]
 
 #: Names views commonly read, for parameters the code reads in ways the search below misses.
 GENERIC_QUERY_NAMES = {
@@ -73,8 +97,17 @@ GENERIC_QUERY_NAMES = {
 }  # fmt: skip
 
 _READS = re.compile(r"""(?:args|values|form|formdata)(?:\.get(?:list)?\(\s*|\[\s*)["']([A-Za-z_][\w-]*)["']""")
+_QUERY_READS = re.compile(r"""\bargs(?:\.get(?:list)?\(\s*|\[\s*)["']([A-Za-z_][\w-]*)["']""")
 _TEMPLATE_READS = re.compile(r"request\.args\.([A-Za-z_]\w*)")
 _VARIABLE = re.compile(r"<(?:[^<>:]+:)?([^<>:]+)>")
+
+
+def own_names(view) -> set[str]:
+    """The names the view's module reads, and the query names its package reads
+    elsewhere (``AnswerFilters.from_args`` reads ``period`` for reports/views.py).
+    The view without its decorators: their module is not the view's."""
+    source = Path(inspect.getsourcefile(inspect.unwrap(view)))
+    return names_read_in(source).union(*(_QUERY_READS.findall(module.read_text()) for module in source.parent.glob("*.py")))
 
 
 def names_read_in(source: Path) -> set[str]:
@@ -115,7 +148,7 @@ def fill(rule, values: dict[str, str], **hostile: str) -> str:
 
 def hostile_urls(rule, values: dict[str, str], names: list[str], own_names: Iterable[str]):
     """Real path values with every query name set to each hostile value; each
-    name the view's module reads set alone; then each path variable in turn
+    name the view's package reads set alone; then each path variable in turn
     set to each hostile value."""
     base = fill(rule, values)
     for hostile in HOSTILE_QUERY_VALUES:
@@ -126,26 +159,36 @@ def hostile_urls(rule, values: dict[str, str], names: list[str], own_names: Iter
     for variable in rule.arguments:
         for hostile in HOSTILE_PATH_VALUES:
             yield fill(rule, values, **{variable: hostile})
+    for start, end in CALENDAR_EDGE_PERIODS:
+        yield base + "?" + "&".join(f"{name}={value}" for name, value in (("from", start), ("to", end)) if value)
 
 
 def server_errors(client, rules, values: dict[str, dict[str, str]], names: list[str], headers: dict | None = None) -> list[str]:
     """Every URL (by rule, with hostile values) that answered 5xx; also HEAD,
     OPTIONS and an htmx request. ``values``: path values by endpoint, "*" for all."""
     failures = []
+    session = client.get_cookie(client.application.config["SESSION_COOKIE_NAME"]) if client._cookies is not None else None
+    for host in VALID_ODD_HOSTS:  # the signed-in visitor stays signed in on the other host names
+        if session is not None:
+            client.set_cookie(session.key, session.value, domain=host.rsplit(":", 1)[0] if not host.endswith("]") else host)
 
-    def check(url: str, method: str = "GET", htmx: bool = False) -> None:
-        response = client.open(url, method=method, headers={**(headers or {}), **({"HX-Request": "true"} if htmx else {})})
+    def check(url: str, method: str = "GET", htmx: bool = False, host: str | None = None) -> None:
+        extra = {"HX-Request": "true"} if htmx else {}
+        if host is not None:
+            extra["Host"] = host
+        response = client.open(url, method=method, headers={**(headers or {}), **extra})
         if response.status_code >= 500:
-            failures.append(f"{response.status_code} {method} {url[:150]}")
+            failures.append(f"{response.status_code} {method} {url[:150]}{f' Host: {host[:40]}' if host else ''}")
 
     for rule in rules:
         known = values.get("*", {}) | values.get(rule.endpoint, {})
-        view = client.application.view_functions[rule.endpoint]
-        for url in hostile_urls(rule, known, names, names_read_in(Path(inspect.getsourcefile(view)))):
+        for url in hostile_urls(rule, known, names, own_names(client.application.view_functions[rule.endpoint])):
             check(url)
         check(fill(rule, known) + "?" + "&".join(f"{name}=-1" for name in names), htmx=True)
         check(fill(rule, known), method="HEAD")
         check(fill(rule, known), method="OPTIONS")
+        for host in ODD_HOSTS + VALID_ODD_HOSTS:
+            check(fill(rule, known), host=host)
     return failures
 
 

@@ -245,3 +245,135 @@ def test_a_webhook_sent_with_a_form_content_type_still_has_its_raw_body(client, 
     headers = {"Portal-Key": integration.integration.key_id, "Portal-Signature": sign(integration.signing_secret, body)}
     response = client.post("/api/v1/events", data=body, content_type="application/x-www-form-urlencoded", headers=headers)
     assert response.status_code == 202, response.get_data(as_text=True)
+
+
+def test_an_event_is_json_whatever_its_content_type_says(client, integration):
+    """The body is read as JSON for any Content-Type (README): text that looks
+    like a percent-encoded NUL in a form is only text in JSON."""
+    import json
+
+    from portal.integrations.services import sign
+
+    for n, content_type in enumerate(("application/x-www-form-urlencoded", "text/plain", "application/json")):
+        event = ticket_closed_event(f"ct-{n}")
+        event["ticket"]["subject"] = "Auslastung 100%00 seit Montag"
+        body = json.dumps(event).encode()
+        headers = {"Portal-Key": integration.integration.key_id, "Portal-Signature": sign(integration.signing_secret, body)}
+        response = client.post("/api/v1/events", data=body, content_type=content_type, headers=headers)
+        assert response.status_code == 202, (content_type, response.get_data(as_text=True))
+
+
+# --- the staff surfaces: calendar edges, blank filters, odd hosts (issue 18) ---------------------
+
+CALENDAR_EDGES = ["from=9999-12-31", "to=0001-01-01", "from=9999-12-01&to=9999-12-31", "from=0001-01-01&to=0001-02-01", "from=2026-W47-1", "to=20261201"]
+
+
+@pytest.mark.parametrize("period", CALENDAR_EDGES)
+@pytest.mark.parametrize("path", ["/staff/reports", "/staff/reports/responses", "/staff/reports/insights"])
+def test_a_date_at_the_calendars_edge_is_a_form_error_on_the_reports_pages(login_as, path, period):
+    manager = login_as(Role.MANAGER)
+    for headers in ({}, HTMX):
+        response = manager.get(f"{path}?{period}", headers=headers)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 400 and 'role="alert"' in html and "in the years 2000 to 2100" in html, html[:300]
+
+
+@pytest.mark.parametrize("period", CALENDAR_EDGES)
+@pytest.mark.parametrize("path", ["/staff/reports/export.csv?view=series", "/staff/reports/responses.csv?x=1", "/staff/reports/insights/ticket_category.csv?x=1"])
+def test_a_date_at_the_calendars_edge_is_a_400_page_for_an_export(login_as, path, period):
+    assert_error_page(login_as(Role.MANAGER).get(f"{path}&{period}"), 400, "This export cannot be made")
+
+
+@pytest.mark.parametrize("period", CALENDAR_EDGES)
+def test_a_date_at_the_calendars_edge_is_a_400_naming_it_in_the_reports_api(client, db, integration, period):
+    response = client.get(f"/api/v1/reports/nps?{period}", headers={"Authorization": f"Bearer {integration.api_token}"})
+    assert response.status_code == 400
+    error = response.json["error"]
+    assert error["field"] in ("from", "to") and error["reason"] == "must be a date like 2026-11-01 in the years 2000 to 2100"
+
+
+@pytest.mark.parametrize("period", ["from=9999-12-31&to=9999-12-31", "from=0001-01-01&to=0001-01-02", "from=2026-W47-1", "to=20261201", "from=2026-12-01&to=2026-11-01"])
+def test_a_bad_period_on_the_loop_report_is_a_form_error_keeping_what_was_entered(login_as, period):
+    manager = login_as(Role.MANAGER)
+    response = manager.get(f"/staff/reports/loop?{period}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and 'id="period-error"' in html and 'aria-invalid="true"' in html
+    entered = dict(pair.split("=") for pair in period.split("&"))
+    assert all(f'value="{value}"' in html for value in entered.values())
+    german = manager.get(f"/staff/reports/loop?{period}", headers={**HTMX, **GERMAN})
+    assert german.status_code == 400 and "Jahren 2000 bis 2100" in german.get_data(as_text=True)
+
+
+def test_the_answers_behind_a_month_at_the_calendars_end_are_a_400(login_as):
+    response = login_as(Role.MANAGER).get("/staff/reports/responses?period=9999-12")
+    assert response.status_code == 400 and "period: must be like 2026-11" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("path", "blank"), [("/staff/tasks/?view=team", "assignee"), ("/staff/accounts/", "manager"), ("/staff/accounts/", "region"), ("/staff/courses/", "q")])
+def test_a_blank_filter_is_no_filter(login_as, make_account, path, blank):
+    make_account(name="Sichtbar GmbH")
+    admin = login_as(Role.ADMIN)
+    separator = "&" if "?" in path else "?"
+    unfiltered = admin.get(path)
+    for value in ("%20", "%20%20", "%09"):
+        response = admin.get(f"{path}{separator}{blank}={value}")
+        assert response.status_code == 200, (blank, value)
+        assert ("Sichtbar GmbH" in response.get_data(as_text=True)) is ("Sichtbar GmbH" in unfiltered.get_data(as_text=True))
+
+
+@pytest.mark.parametrize("host", ["a" * 64 + ".example", "a..b", "example:99999", "exa mple", "[::1"])
+def test_a_host_header_that_is_no_host_name_is_a_plain_400(client, login_as, host):
+    for who in (client, login_as(Role.ADMIN)):
+        for path in ("/", "/staff/", "/no-such-page", "/api/v1/reports/nps"):
+            response = who.get(path, headers={"Host": host})
+            assert response.status_code == 400 and response.mimetype == "text/plain"
+            assert "Host" in response.get_data(as_text=True)
+
+
+def test_broken_punycode_in_the_host_is_a_400_over_a_real_socket(live_server):
+    """Werkzeug's test client itself fails on such a host, so this one goes over HTTP."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    address = urlsplit(live_server)
+    for host, expected in (("xn--zz.example", 400), ("a" * 64, 400), ("xn--mnchen-3ya.de", 200), ("localhost", 200)):
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+        connection.putrequest("GET", "/login", skip_host=True)
+        connection.putheader("Host", host)
+        connection.endheaders()
+        assert connection.getresponse().status == expected, host
+        connection.close()
+
+
+def test_staff_pages_and_exports_are_never_stored(login_as, client):
+    manager = login_as(Role.MANAGER)
+    for path in ("/staff/", "/staff/reports", "/staff/reports/export.csv?view=series", "/staff/reports/responses.csv", "/staff/accounts/", "/staff/tasks/", "/staff/no-such-page"):
+        assert manager.get(path).headers["Cache-Control"] == "no-store", path
+    assert manager.get("/staff/reports", headers=HTMX).headers["Cache-Control"] == "no-store"
+    assert client.get("/login").headers["Cache-Control"] == "private, no-cache"
+
+
+@pytest.mark.parametrize(
+    ("host", "usable"),
+    [("kundenportal.example.net", True), ("127.0.0.1:5000", True), ("[::1]:8080", True), ("xn--mnchen-3ya.de", True), ("my_host", True), ("a" * 63 + ".example", True),
+     ("a" * 64 + ".example", False), ("xn--zz.example", False), ("example:65536", False), ("-", False), ("a..b", False), ("", False), ("münchen.de", False), ("a b", False)],
+)  # fmt: skip
+def test_usable_host(host, usable):
+    from portal.web.inputs import usable_host
+
+    assert usable_host(host) is usable
+
+
+@pytest.mark.parametrize("text", ["2026-11-01", "2000-01-01", "2100-12-31"])
+def test_parse_day_takes_dates_of_the_years_2000_to_2100(text):
+    from portal.timeutil import parse_day
+
+    assert parse_day(text).isoformat() == text
+
+
+@pytest.mark.parametrize("text", ["1999-12-31", "2101-01-01", "0001-01-01", "9999-12-31", "20261101", "2026-W47-1", "2026-02-30", " 2026-11-01", "٢٠٢٦-١١-٠١", ""])
+def test_parse_day_refuses_everything_else(text):
+    from portal.timeutil import parse_day
+
+    with pytest.raises(ValueError):
+        parse_day(text)

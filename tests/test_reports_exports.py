@@ -121,14 +121,21 @@ def test_a_bad_parameter_is_a_400_page_that_names_it_and_nothing_is_logged(histo
     assert logs() == []
 
 
-def test_an_account_managers_export_is_their_portfolio_unless_they_widen_it(history, login_as):
+def test_an_account_managers_export_is_their_portfolio_even_when_they_widen_it(history, login_as):
+    """Figures are everyone's, files the portfolio's (README, Roles): widening the
+    filter widens the page's figures, not the file."""
     client = login_as(Role.ACCOUNT_MANAGER, email="am-export@operator.example")
     own = table(client.get(f"/staff/reports/responses.csv?{PERIOD}"))
     assert len(own) == 1  # their portfolio is empty: the header only
     assert logs()[-1].parameters["account_manager"] == ["am-export@operator.example"]
-    everything = table(client.get(f"/staff/reports/responses.csv?{PERIOD}&account_manager="))
-    assert len(everything) > 50 and "account_manager" not in logs()[-1].parameters
-    assert logs()[-1].user_id == client.user.id
+    widened = table(client.get(f"/staff/reports/responses.csv?{PERIOD}&account_manager="))
+    assert len(widened) == 1 and "account_manager" not in logs()[-1].parameters
+    assert logs()[-1].parameters["portfolio"] == ["am-export@operator.example"] and logs()[-1].user_id == client.user.id
+    figures = table(client.get(f"/staff/reports/export.csv?{PERIOD}&view=nps&account_manager="))
+    assert figures[-1][0] == "total" and figures[-1][2] == "0"  # responses: none of their accounts answered
+    manager = login_as(Role.MANAGER)
+    assert len(table(manager.get(f"/staff/reports/responses.csv?{PERIOD}&account_manager="))) > 50
+    assert "portfolio" not in logs()[-1].parameters
 
 
 def test_csv_response_is_reusable_and_logs_who_exported_what(app, db, make_staff):

@@ -142,13 +142,16 @@ def test_period_presets_keep_every_filter(history, login_as):
     assert f'name="from" value="{start.isoformat()}"' in shown and '<input type="checkbox" name="region" value="Nord" checked>' in shown
 
 
-def test_an_account_manager_may_widen_to_everything_and_the_links_keep_it(history, login_as):
+def test_an_account_manager_may_widen_the_figures_but_reads_only_their_portfolios_answers(history, login_as):
+    """Figures are everyone's, single answers the portfolio's (README, Roles)."""
     client = login_as(Role.ACCOUNT_MANAGER, email="am-wide@operator.example")
     html = client.get(f"/staff/reports?{PERIOD}&account_manager=").get_data(as_text=True)
-    assert "No answers in this period." not in html
+    assert "No answers in this period." not in html  # everyone's figures
     assert '<input type="hidden" name="account_manager" value="">' in html  # the form sends "all" when nothing is chosen
     link = next(link for link in answer_links(html) if "period=" in link)
-    assert "account_manager=" in link and answers_listed(client, link) > 0  # not their (empty) portfolio
+    assert "account_manager=" in link and answers_listed(client, link) == 0  # their portfolio is empty
+    assert "You see the answers of your own accounts" in client.get(link).get_data(as_text=True)
+    assert answers_listed(login_as(Role.MANAGER), link) > 0
 
 
 def test_a_bad_parameter_on_the_answers_is_a_400_with_htmx_too(history, login_as):

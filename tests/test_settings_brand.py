@@ -101,6 +101,7 @@ def test_a_colour_with_poor_contrast_gets_readable_text(login_as, color):
         ("sender_name", "Service\r\nBcc: victim@evil.example"),
         ("sender_name", "Service\nX-Injected: 1"),
         ("company_name", "Rheinnetz\rBcc: victim@evil.example"),
+        ("company_name", "Rheinnetz\x00Telekom"),  # NUL: a field error here, as README says (not the 400 of other forms)
         ("sender_email", "a@b.example\r\nBcc: victim@evil.example"),
         ("sender_email", "Service <a@b.example>"),
         ("sender_email", "not an address"),

@@ -42,6 +42,13 @@ def can_view_account(user: StaffUser, account: Account) -> bool:
     return user.role == Role.ACCOUNT_MANAGER and account.account_manager_id == user.id
 
 
+def get_account_for(user: StaffUser, account_id: int) -> Account | None:
+    """The account, if it exists and ``user`` may see it: an account outside an
+    account manager's portfolio is not found, as a task outside it is."""
+    account = get_account(account_id)
+    return account if account is not None and can_view_account(user, account) else None
+
+
 def visible_accounts(user: StaffUser) -> Select:
     query = select(Account)
     if user.role == Role.ACCOUNT_MANAGER:

@@ -32,8 +32,6 @@ def labels() -> dict:
 @bp.get("/<int:account_id>")
 @customer_staff_required
 def account(account_id: int):
-    account = services.get_account(account_id) or abort(404)
-    if not services.can_view_account(current_user, account):
-        abort(403)
+    account = services.get_account_for(current_user, account_id) or abort(404)
     page = services.account_page(account, parse_int(request.args.get("tickets"), services.TICKETS_SHOWN), with_sections=not wants_fragment())
     return render("customers/account.html", "tickets", **vars(page))

@@ -11,6 +11,7 @@ from portal.integrations.models import Integration
 from portal.integrations.schema import EVENT_SCHEMA
 from portal.reports import services as reports
 from portal.reports.query import METRICS, ParameterError, ReportQuery
+from portal.web.inputs import validates_own_text
 from portal.web.transaction import run_in_transaction
 
 csrf.exempt(bp)  # machine clients authenticate with signatures and bearer tokens, not cookies
@@ -24,6 +25,7 @@ def _error(status: int, field: str, reason: str) -> Response:
 
 @bp.post("/events")
 @limiter.limit("600 per minute")
+@validates_own_text  # the body is JSON whatever its Content-Type says: parse_event names a field with NUL
 def receive_event():
     """Events from the helpdesk/CRM, signed with the integration's secret."""
     integration, body = _signed_body()

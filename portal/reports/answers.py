@@ -22,6 +22,7 @@ from portal.reports.models import NO_CATEGORY
 from portal.reports.query import ParameterError, ReportQuery
 from portal.surveys.models import CSAT_SATISFIED_MIN, NPS_PASSIVE_MIN, NPS_PROMOTER_MIN, Response, Survey, SurveyKind
 from portal.web.search import contains
+from portal.web.inputs import parse_int
 
 PER_PAGE = 25
 #: Answers are counted up to this many ("10000+"), so a list over a wide period stays fast.
@@ -51,16 +52,17 @@ class AnswerFilters:
         search = (args.get("q") or "").strip()
         if len(search) > MAX_SEARCH:
             raise ParameterError("q", f"at most {MAX_SEARCH} characters")
-        page = args.get("page") or "1"
-        if not page.isdigit() or not 1 <= int(page) <= 1_000_000:
+        page = parse_int(args.get("page") or "1", low=1, high=1_000_000)  # not int(): "²" is a digit, 5,000 digits raise
+        if page is None:
             raise ParameterError("page", "must be a page number")
         scores = {}
         for name, allowed in SCORES.items():
             value = (args.get(name) or "").strip()
-            if value and (not value.isdigit() or int(value) not in allowed):
+            score = parse_int(value, low=allowed.start, high=allowed.stop - 1)
+            if value and score is None:
                 raise ParameterError(name, f"must be a score from {allowed.start} to {allowed.stop - 1}")
-            scores[name] = int(value) if value else None
-        return cls(group, search, args.get("comments") in ("1", "y", "on"), (args.get("period") or "").strip() or None, int(page), **scores)
+            scores[name] = score
+        return cls(group, search, args.get("comments") in ("1", "y", "on"), (args.get("period") or "").strip() or None, page, **scores)
 
     def args(self) -> dict:
         """The query-string arguments of these filters (without the page), for links and exports."""
@@ -84,7 +86,7 @@ def period_range(period: str) -> tuple[date, date] | None:
         year, month = period.split("-")
         start = date(int(year), int(month), 1)
         return start, (start + timedelta(days=32)).replace(day=1)
-    except ValueError:
+    except (ValueError, OverflowError):  # not a period, or one at the calendar's end (9999-12)
         return None
 
 

@@ -190,6 +190,8 @@ def dict_of(query: ReportQuery | None) -> dict:
     parameters: dict[str, list[str]] = {}
     for name, value in query.args() if query else []:
         parameters.setdefault(name, []).append(value)
+    if query is not None and query.portfolio:
+        parameters["portfolio"] = [query.portfolio]  # an account manager's file: their accounts only
     return parameters
 
 

@@ -54,6 +54,10 @@ class ReportQuery:
     ticket_categories: tuple[str, ...] = ()  # "" is "no ticket"
     survey_kinds: tuple[str, ...] = ()
     accounts: tuple[str, ...] = ()  # external ids
+    #: One account manager's email: only their accounts, whatever the filters say. Not a
+    #: query-string parameter: set by the server for what an account manager reads answer
+    #: by answer or exports (``services.readable_by``).
+    portfolio: str | None = None
 
     @classmethod
     def last_days(cls, days: int = DEFAULT_DAYS, today: date | None = None, **values) -> ReportQuery:

@@ -88,7 +88,7 @@ def account_directory() -> dict[int, AccountInfo]:
 
 def selected_accounts(query: ReportQuery, directory: dict[int, AccountInfo]) -> list[int] | None:
     """The ids of the accounts the query's account filters admit; None: no account filter."""
-    if not (query.regions or query.service_types or query.account_managers or query.accounts):
+    if not (query.regions or query.service_types or query.account_managers or query.accounts or query.portfolio):
         return None
     regions, services, managers, accounts = set(query.regions), set(query.service_types), set(query.account_managers), set(query.accounts)
     return [
@@ -98,6 +98,7 @@ def selected_accounts(query: ReportQuery, directory: dict[int, AccountInfo]) -> 
         and (not services or services.intersection(info.service_types))
         and (not managers or info.manager_email in managers)
         and (not accounts or info.external_id in accounts)
+        and (query.portfolio is None or info.manager_email == query.portfolio)
     ]
 
 
@@ -654,3 +655,11 @@ def query_for(user: StaffUser, args, today: date | None = None) -> ReportQuery:
     if user.role == Role.ACCOUNT_MANAGER and not any(name in args for name in FILTERS):
         query = query.but(account_managers=(user.email,))
     return query
+
+
+def readable_by(user: StaffUser, query: ReportQuery) -> ReportQuery:
+    """``query`` as ``user`` may read it answer by answer (comments, contacts) and
+    export it: an account manager reads figures for every account, but single
+    answers and files of their own portfolio only, within the query's filters.
+    Managers and admins read everything."""
+    return query.but(portfolio=user.email) if user.role == Role.ACCOUNT_MANAGER else query

@@ -2,7 +2,9 @@
 figure, insights, and their CSV exports.
 
 Every reports route reads its question with ``services.query_for`` (the same
-ReportQuery the API reads); a bad parameter is a 400 page that names it.
+ReportQuery the API reads); a bad parameter is a 400 page that names it. Figures
+are everyone's; single answers and CSV files are narrowed by
+``services.readable_by`` (an account manager's portfolio).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def overview():
 @customer_staff_required
 def responses():
     try:
-        query, filters = services.query_for(current_user, request.args), answers.AnswerFilters.from_args(request.args)
+        query, filters = _readable_query(), answers.AnswerFilters.from_args(request.args)
         page = answers.list_answers(query, filters)
     except ParameterError as error:
         return render("reports/responses.html", "answers", status=400, error=error, page=None, query=None, filters=None, choices=None)
@@ -54,7 +56,7 @@ def responses():
 def export():
     view = request.args.get("view", "series")
     try:
-        query = services.query_for(current_user, request.args)
+        query = _readable_query()
         if view not in exports.VIEWS:
             raise ParameterError("view", "must be one of " + ", ".join(exports.VIEWS))
     except ParameterError as error:
@@ -67,11 +69,17 @@ def export():
 @customer_staff_required
 def export_responses():
     try:
-        query, filters = services.query_for(current_user, request.args), answers.AnswerFilters.from_args(request.args)
+        query, filters = _readable_query(), answers.AnswerFilters.from_args(request.args)
         rows = list(answers.export_rows(query, filters))
     except ParameterError as error:
         return _cannot_export(error)
     return exports.csv_response("answers", answers.EXPORT_HEADER, rows, what="responses", query=query, style=exports.CsvStyle.from_args(request.args))
+
+
+def _readable_query():
+    """The query string's question, narrowed to what the user may read answer by
+    answer and export (an account manager: their portfolio). Raises ParameterError."""
+    return services.readable_by(current_user, services.query_for(current_user, request.args))
 
 
 def _cannot_export(error: ParameterError):
@@ -95,7 +103,7 @@ def insights_csv(table: str):
     if table not in insights.TABLES:
         abort(404)
     try:
-        query = services.query_for(current_user, request.args)
+        query = _readable_query()
     except ParameterError as error:
         return _cannot_export(error)
     header, rows = insights.csv_rows(insights.insights(query, (table,)).tables[0])

@@ -117,7 +117,7 @@ def usable_host(host: str) -> bool:
 class RefuseUnusableHost:
     """WSGI middleware: see the module docstring."""
 
-    BODY = b"400 Ungueltige Anfrage: der Host-Name ist nicht gueltig.\n400 Bad Request: the Host header is not a valid host name.\n"
+    BODY = "400 Ungültige Anfrage: Der Host-Name ist ungültig.\n400 Bad Request: the Host header is not a valid host name.\n".encode()
 
     def __init__(self, wsgi_app):
         self.wsgi_app = wsgi_app

@@ -46,10 +46,13 @@ def set_security_headers(response):
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
     if current_app.config["PORTAL_HTTPS"]:
         headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-    if request.endpoint and request.endpoint != "web.static" and "Cache-Control" not in headers:
-        # Pages carry personal data and CSRF tokens: never store them in shared caches.
-        # Staff pages and exports hold other people's data: not on a shared computer's disk either.
-        headers["Cache-Control"] = "no-store" if request.path.startswith(STAFF_PREFIX) else "private, no-cache"
+    if "Cache-Control" not in headers and request.endpoint != "web.static":
+        if request.path.startswith(STAFF_PREFIX):
+            # Staff pages and exports hold other people's data: not even on a shared computer's disk.
+            headers["Cache-Control"] = "no-store"
+        elif request.endpoint:
+            # Pages carry personal data and CSRF tokens: never store them in shared caches.
+            headers["Cache-Control"] = "private, no-cache"
     return response
 
 
