@@ -112,4 +112,4 @@ def report_view(metric: str):
     try:
         return jsonify(reports.report(metric, ReportQuery.from_args(request.args), compare=request.args.get("compare", "").strip() or None))
     except ParameterError as error:
-        return _error(400, error.name, error.message)
+        return _error(400, error.name, error.english)

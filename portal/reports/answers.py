@@ -23,6 +23,7 @@ from portal.reports.query import ParameterError, ReportQuery
 from portal.surveys.models import CSAT_SATISFIED_MIN, NPS_PASSIVE_MIN, NPS_PROMOTER_MIN, Response, Survey, SurveyKind
 from portal.web.search import contains
 from portal.web.inputs import parse_int
+from portal.web.i18n import N_
 
 PER_PAGE = 25
 #: Answers are counted up to this many ("10000+"), so a list over a wide period stays fast.
@@ -48,19 +49,19 @@ class AnswerFilters:
     def from_args(cls, args: Mapping) -> AnswerFilters:
         group = (args.get("group") or "").strip() or None
         if group is not None and group not in GROUPS:
-            raise ParameterError("group", f"must be one of {', '.join(GROUPS)}")
+            raise ParameterError("group", N_("must be one of %(values)s"), values=", ".join(GROUPS))
         search = (args.get("q") or "").strip()
         if len(search) > MAX_SEARCH:
-            raise ParameterError("q", f"at most {MAX_SEARCH} characters")
+            raise ParameterError("q", N_("at most %(count)d characters"), count=MAX_SEARCH)
         page = parse_int(args.get("page") or "1", low=1, high=1_000_000)  # not int(): "²" is a digit, 5,000 digits raise
         if page is None:
-            raise ParameterError("page", "must be a page number")
+            raise ParameterError("page", N_("must be a page number"))
         scores = {}
         for name, allowed in SCORES.items():
             value = (args.get(name) or "").strip()
             score = parse_int(value, low=allowed.start, high=allowed.stop - 1)
             if value and score is None:
-                raise ParameterError(name, f"must be a score from {allowed.start} to {allowed.stop - 1}")
+                raise ParameterError(name, N_("must be a score from %(low)d to %(high)d"), low=allowed.start, high=allowed.stop - 1)
             scores[name] = score
         return cls(group, search, args.get("comments") in ("1", "y", "on"), (args.get("period") or "").strip() or None, page, **scores)
 
@@ -95,7 +96,7 @@ def narrowed(query: ReportQuery, filters: AnswerFilters) -> ReportQuery:
         return query
     found = period_range(filters.period)
     if found is None:
-        raise ParameterError("period", "must be like 2026-11, 2026-W47 or 2026-Q4")
+        raise ParameterError("period", N_("must be like 2026-11, 2026-W47 or 2026-Q4"))
     start, end = max(found[0], query.start), min(found[1], query.end)
     return query.but(start=start, end=max(end, start + timedelta(days=1)))
 

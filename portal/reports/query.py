@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from portal.timeutil import MAX_YEAR, MIN_YEAR, parse_day, utcnow
+from portal.web.i18n import N_, lazy_gettext
 
 METRICS = ("nps", "csat", "response-rate", "distribution")
 INTERVALS = ("week", "month", "quarter")
@@ -35,10 +36,14 @@ MAX_VALUE_LENGTH = 254
 
 
 class ParameterError(ValueError):
-    def __init__(self, name: str, message: str):
-        super().__init__(f"{name}: {message}")
+    """A query parameter that cannot be used: ``english`` for the API (its words
+    are part of the contract), ``message`` in the reader's language for pages."""
+
+    def __init__(self, name: str, message: str, **values):
         self.name = name
-        self.message = message
+        self.english = message % values if values else message
+        self.message = lazy_gettext(message, **values)
+        super().__init__(f"{name}: {self.english}")
 
 
 @dataclass(frozen=True)
@@ -70,12 +75,12 @@ class ReportQuery:
         def one(name: str, allowed: tuple[str, ...] | None = None) -> str | None:
             values = args.getlist(name)
             if len(values) > 1:
-                raise ParameterError(name, "given more than once")
+                raise ParameterError(name, N_("given more than once"))
             value = values[0].strip() if values else ""
             if not value:
                 return None
             if allowed is not None and value not in allowed:
-                raise ParameterError(name, f"must be one of {', '.join(allowed)}")
+                raise ParameterError(name, N_("must be one of %(values)s"), values=", ".join(allowed))
             return value
 
         end = _date(one("to"), "to")
@@ -85,9 +90,9 @@ class ReportQuery:
         if start is None:
             start = end - timedelta(days=DEFAULT_DAYS)
         if start >= end:
-            raise ParameterError("to", "must be after from")
+            raise ParameterError("to", N_("must be after from"))
         if (end - start).days > MAX_DAYS:
-            raise ParameterError("from", f"the period may span at most {MAX_DAYS} days")
+            raise ParameterError("from", N_("the period may span at most %(days)d days"), days=MAX_DAYS)
         values = dict(defaults)
         values.update(
             start=start,
@@ -139,7 +144,7 @@ def _date(value: str | None, name: str) -> date | None:
     try:
         return parse_day(value)
     except ValueError:
-        raise ParameterError(name, f"must be a date like 2026-11-01 in the years {MIN_YEAR} to {MAX_YEAR}") from None
+        raise ParameterError(name, N_("must be a date like 2026-11-01 in the years %(first)d to %(last)d"), first=MIN_YEAR, last=MAX_YEAR) from None
 
 
 def _many(args: Mapping, name: str) -> tuple[str, ...] | None:
@@ -148,7 +153,7 @@ def _many(args: Mapping, name: str) -> tuple[str, ...] | None:
     # An empty ticket category is the category "no ticket" (NO_CATEGORY); elsewhere an empty value means no filter.
     values = tuple(dict.fromkeys(v.strip() for v in args.getlist(name) if v.strip() or name == "ticket_category"))
     if len(values) > MAX_FILTER_VALUES:
-        raise ParameterError(name, f"at most {MAX_FILTER_VALUES} values")
+        raise ParameterError(name, N_("at most %(count)d values"), count=MAX_FILTER_VALUES)
     if any(len(v) > MAX_VALUE_LENGTH for v in values):
-        raise ParameterError(name, "value too long")
+        raise ParameterError(name, N_("value too long"))
     return values

@@ -45,6 +45,7 @@ from portal.reports.query import ParameterError, ReportQuery
 from portal.surveys import services as surveys
 from portal.surveys.models import Invitation, Response, SurveyKind, nps_category
 from portal.timeutil import utcnow
+from portal.web.i18n import N_
 
 #: How far back the account figures of the read API look.
 ACCOUNT_HISTORY = timedelta(days=730)
@@ -253,11 +254,11 @@ def report(metric: str, query: ReportQuery, *, directory: dict | None = None, co
     before = None
     if compare:
         if compare != "previous":
-            raise ParameterError("compare", "must be previous")
+            raise ParameterError("compare", N_("must be previous"))
         if metric != "nps":
-            raise ParameterError("compare", "works with the metric nps only")
+            raise ParameterError("compare", N_("works with the metric nps only"))
         if query.interval:
-            raise ParameterError("compare", "cannot be combined with interval")
+            raise ParameterError("compare", N_("cannot be combined with interval"))
         before = tallies(query.previous(), group_by=query.group_by, directory=directory, columns=NPS_COLUMNS)
         keys |= {key for key, counts in before.rows.items() if any(counts)}
     empty = [0] * len(COUNT_COLUMNS)

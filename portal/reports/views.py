@@ -21,6 +21,7 @@ from portal.reports import answers, bp, charts, dashboard, exports, forms, healt
 from portal.reports.query import FILTERS, ParameterError
 from portal.web.errors import error_response
 from portal.web.rendering import render
+from portal.web.i18n import N_
 
 
 @bp.get("/", endpoint="dashboard")
@@ -58,7 +59,7 @@ def export():
     try:
         query = _readable_query()
         if view not in exports.VIEWS:
-            raise ParameterError("view", "must be one of " + ", ".join(exports.VIEWS))
+            raise ParameterError("view", N_("must be one of %(values)s"), values=", ".join(exports.VIEWS))
     except ParameterError as error:
         return _cannot_export(error)
     header, rows = exports.report_rows(view, query)

@@ -215,7 +215,7 @@ def recovery_survey() -> Survey:
         title={"de": "Kurze Nachfrage zu Ihrem Anliegen", "en": "A quick check on your concern"},
         intro={"de": "Drei kurze Fragen dazu, ob unsere Hilfe gewirkt hat.", "en": "Three short questions on whether our help worked."},
         thank_you={
-            "de": "Vielen Dank für Ihre Antwort! Ihre Kundenbetreuung sieht sie und meldet sich, falls noch etwas offen ist.",
+            "de": "Vielen Dank für Ihre Antwort! Ihre Ansprechperson bei uns sieht sie und meldet sich, falls noch etwas offen ist.",
             "en": "Thank you for your answer! Your account manager sees it and will get in touch if anything is still open.",
         },
         email_subject=EMAIL_SUBJECT[SurveyKind.RECOVERY],

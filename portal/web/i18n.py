@@ -56,6 +56,11 @@ def _translations():
     return translations
 
 
+def N_(string: str) -> str:
+    """Marks a string for translation where it is translated later (Babel extracts ``N_``)."""
+    return string
+
+
 def lazy_gettext(string: str, **variables) -> LazyString:
     """Flask-Babel's ``lazy_gettext``, resolved through this request's cached
     translations: a page of labels (regions, service types, statuses) would
