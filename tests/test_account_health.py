@@ -115,4 +115,4 @@ def test_account_managers_see_health_only_of_their_accounts(login_as, make_accou
     other = make_account()
     answer(make_contact(account=other), nps=1, comment="Vertraulich")
     response = client.get(f"/staff/accounts/{other.id}")
-    assert response.status_code == 403 and "Vertraulich" not in response.get_data(as_text=True)
+    assert response.status_code == 404 and "Vertraulich" not in response.get_data(as_text=True)
