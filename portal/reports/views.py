@@ -34,7 +34,7 @@ def overview():
         query = services.query_for(current_user, request.args)
     except ParameterError as error:
         return render("reports/reports.html", "results", status=400, error=error, page=None, choices=services.filter_choices())
-    page = charts.report_page(services.overview(query))
+    page = charts.report_page(services.overview(query), all_periods=request.args.get("periods") == "all")
     return render("reports/reports.html", "results", page=page, choices=services.filter_choices(), presets=forms.period_presets(page.overview.query))
 
 
