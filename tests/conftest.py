@@ -304,7 +304,24 @@ class IsolatedClient(FlaskClient):
 
     def open(self, *args, **kwargs):
         _end_test_transaction()
-        return contextvars.Context().run(super().open, *args, **kwargs)
+        context = contextvars.Context()
+        response = context.run(super().open, *args, **kwargs)
+        if response.is_streamed:  # a streamed body is read in the request's context too, as a WSGI server reads it
+            response.response = _read_in(context, response.response)
+        return response
+
+
+def _read_in(context: contextvars.Context, body):
+    chunks = iter(body)
+    try:
+        while True:
+            try:
+                yield context.run(next, chunks)
+            except StopIteration:
+                return
+    finally:
+        if hasattr(chunks, "close"):
+            context.run(chunks.close)
 
 
 class IsolatedCliRunner(FlaskCliRunner):

@@ -68,10 +68,12 @@ def export():
 def export_responses():
     try:
         query, filters = services.query_for(current_user, request.args), answers.AnswerFilters.from_args(request.args)
-        rows = list(answers.export_rows(query, filters))
+        found = answers.export(query, filters)
     except ParameterError as error:
         return _cannot_export(error)
-    return exports.csv_response("answers", answers.EXPORT_HEADER, rows, what="responses", query=query, style=exports.CsvStyle.from_args(request.args))
+    return exports.csv_response(
+        "answers", answers.EXPORT_HEADER, found.rows, count=found.count, what="responses", query=query, style=exports.CsvStyle.from_args(request.args)
+    )
 
 
 def _cannot_export(error: ParameterError):
