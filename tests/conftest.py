@@ -306,22 +306,32 @@ class IsolatedClient(FlaskClient):
         _end_test_transaction()
         context = contextvars.Context()
         response = context.run(super().open, *args, **kwargs)
-        if response.is_streamed:  # a streamed body is read in the request's context too, as a WSGI server reads it
-            response.response = _read_in(context, response.response)
+        if response.is_streamed:  # a streamed body is read and closed in the request's context too, as a WSGI server does
+            response.response = _ReadInContext(context, response.response)
         return response
 
 
-def _read_in(context: contextvars.Context, body):
-    chunks = iter(body)
-    try:
-        while True:
-            try:
-                yield context.run(next, chunks)
-            except StopIteration:
-                return
-    finally:
-        if hasattr(chunks, "close"):
-            context.run(chunks.close)
+class _ReadInContext:
+    """A streamed body (``stream_with_context``) whose every step runs in the request's
+    context, also its close when a test leaves the body unread."""
+
+    def __init__(self, context: contextvars.Context, body):
+        self.context, self.chunks, self.closed = context, iter(body), False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return self.context.run(next, self.chunks)
+
+    def close(self):
+        if not self.closed:
+            self.closed = True
+            if hasattr(self.chunks, "close"):
+                self.context.run(self.chunks.close)
+
+    def __del__(self):
+        self.close()
 
 
 class IsolatedCliRunner(FlaskCliRunner):

@@ -228,3 +228,22 @@ def test_the_raw_answers_stream_and_are_logged_with_their_count(history, login_a
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == answers.EXPORT_HEADER and len(rows) - 1 == logs()[-1].rows > 0
     assert client.get("/staff/reports/responses.csv?period=2026-W99").status_code == 400  # a bad parameter, before the download begins
+
+
+def test_a_streamed_export_reads_its_rows_as_a_reader_after_logging(app, db, make_staff):
+    """The log is a write (begin_writing); the rows that stream after it must not hold SQLite's writer queue."""
+    from portal.extensions import write_intent
+
+    user = make_staff(role=Role.ADMIN)
+    seen = []
+
+    def rows():
+        seen.append(write_intent.get())
+        yield ["a", 1]
+
+    with app.test_request_context("/staff/reports/responses.csv"):
+        response = exports.csv_response("answers", ["name", "value"], rows(), count=1, what="responses", query=None, user=user)
+        assert write_intent.get() is True  # the log was written as a writer
+        assert "".join(response.response).lstrip("\ufeff").splitlines() == ["name,value", "a,1"]
+        response.close()
+    assert seen == [False]

@@ -33,7 +33,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from portal.customers.models import TICKET_CATEGORIES
-from portal.extensions import db
+from portal.extensions import db, write_intent
 from portal.reports import services
 from portal.reports.models import ExportLog
 from portal.reports.query import ReportQuery
@@ -251,7 +251,15 @@ def csv_response(
     if count is None:
         return _download(filename_stem, "".join(csv_text(header, rows, style.semicolon)))
     # The request commits the log (after_request) before the body is read; the rows are read after it, in the request's context.
-    return _download(filename_stem, stream_with_context(csv_text(header, rows, style.semicolon)))
+    return _download(filename_stem, stream_with_context(csv_text(header, _as_reader(rows), style.semicolon)))
+
+
+def _as_reader(rows: Iterable[list]) -> Iterable[list]:
+    """Rows read while a CSV streams, after the request committed its export log: in a
+    reader's transaction again (a plain BEGIN on SQLite), so a long download never holds
+    the writers' queue that survey answers wait in."""
+    write_intent.set(False)
+    yield from rows
 
 
 def _download(filename_stem: str, body) -> Response:
