@@ -86,10 +86,10 @@ def query_for(user: StaffUser, args: Mapping, today=None) -> ReportQuery:
     return services.query_for(user, args, today)
 
 
-def insights(query: ReportQuery, tables: tuple[str, ...] = TABLES) -> Insights:
+def insights(query: ReportQuery, tables: tuple[str, ...] = TABLES, *, directory: dict | None = None) -> Insights:
     """The tables asked for: the ticket-time tables from one pass over the answers, the
     others from one read of the cells (by account and ticket category), however many."""
-    directory = services.account_directory()
+    directory = directory if directory is not None else services.account_directory()
     built: dict[str, InsightTable] = {}
     if set(tables) & set(_TIME_TABLES):
         built.update(csat_by_ticket_times(query, directory))
