@@ -304,7 +304,34 @@ class IsolatedClient(FlaskClient):
 
     def open(self, *args, **kwargs):
         _end_test_transaction()
-        return contextvars.Context().run(super().open, *args, **kwargs)
+        context = contextvars.Context()
+        response = context.run(super().open, *args, **kwargs)
+        if response.is_streamed:  # a streamed body is read and closed in the request's context too, as a WSGI server does
+            response.response = _ReadInContext(context, response.response)
+        return response
+
+
+class _ReadInContext:
+    """A streamed body (``stream_with_context``) whose every step runs in the request's
+    context, also its close when a test leaves the body unread."""
+
+    def __init__(self, context: contextvars.Context, body):
+        self.context, self.chunks, self.closed = context, iter(body), False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return self.context.run(next, self.chunks)
+
+    def close(self):
+        if not self.closed:
+            self.closed = True
+            if hasattr(self.chunks, "close"):
+                self.context.run(self.chunks.close)
+
+    def __del__(self):
+        self.close()
 
 
 class IsolatedCliRunner(FlaskCliRunner):

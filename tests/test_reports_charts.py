@@ -126,3 +126,24 @@ def test_the_interval_band_is_explained_beside_the_nps_chart(app):
     chart = charts.line_chart(weeks(3), [10.0, 20.0, 30.0], low=-100, high=100, bands=[(0, 20), (10, 30), (20, 40)])
     svg = draw(LINE, chart=chart, note="The band shows the 95 % confidence interval.")
     assert '<figcaption class="chart-note">The band shows the 95 % confidence interval.</figcaption>' in svg
+
+
+def test_two_years_of_weeks_is_a_line_without_a_dot_each_but_a_lone_week_keeps_its_dot(app):
+    values = [float(i % 7) for i in range(104)] + [None, 12.0]
+    chart = charts.line_chart(weeks(52) + [f"2027-W{w:02d}" for w in range(1, 55)], values, low=-100, high=100)
+    assert chart.dense and [p.label for p in chart.points] == ["2027-W54"]  # the week after a gap stands alone
+    svg = draw('{% from "reports/charts.html" import line %}{{ line(chart, "c", "T", "D", link=link) }}', chart=chart, link=lambda period: "/x")
+    assert 'role="img"' in svg and "<a " not in svg  # one image: the periods' links are in the table
+    assert svg.count('class="dot"') == 1 and len(re.findall(r'<polyline points="([^"]+)" class="line"', svg)) == 1
+    assert not charts.line_chart(weeks(53), [1.0] * 53, low=-100, high=100).dense  # a year of weeks keeps its dots
+
+
+def test_two_years_of_weeks_draw_their_bars_as_one_path_per_series(app):
+    sent, answered = [i % 9 for i in range(105)], [i % 4 for i in range(105)]
+    chart = charts.bar_chart([f"p{i}" for i in range(105)], [("sent", sent), ("answered", answered)], rate=[50.0] * 105)
+    assert not chart.bars and [css for css, _d in chart.paths] == ["series-0", "series-1"]
+    assert chart.paths[0][1].count("M") == sum(1 for v in sent if v)  # a bar per period with a count, none for 0
+    svg = draw(BARS, chart=chart)
+    assert svg.count('<path d="M') == 2 and "<rect" not in svg and 'class="line rate"' in svg
+    few = charts.bar_chart(weeks(20), [("sent", sent[:20])])
+    assert len(few.bars) == 20 and not few.paths

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from portal.auth.models import Role
 from portal.extensions import db as _db
-from portal.reports import exports
+from portal.reports import answers, exports
 from portal.reports import services as reports
 from portal.reports.models import ExportLog
 from portal.reports.query import ReportQuery
@@ -210,3 +210,47 @@ def test_the_csv_style_follows_the_request_and_the_language(app, args, codes, se
             assert exports.CsvStyle.from_args(args) == exports.CsvStyle(codes=codes, semicolon=semicolon)
         with force_locale("en"):
             assert exports.CsvStyle.from_args({}).semicolon is False
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_a_time_in_words_reads_as_the_pages_write_it(app, language):
+    """The export's fast path for times (one per raw answer) writes what format_date and format_time write."""
+    from portal.web.dates import format_date, format_time
+
+    with app.test_request_context(headers={"Accept-Language": language}):
+        from flask_babel import refresh
+
+        refresh()
+        moment = exports._moment_words()
+        for value in (datetime(2026, 3, 29, 0, 59, 59), datetime(2026, 3, 29, 1, 0), datetime(2026, 10, 25, 0, 30), datetime(2026, 12, 31, 23, 30), datetime(2025, 1, 1, 0, 0, 5)):
+            assert moment(value) == f"{format_date(value)} {format_time(value)}"
+
+
+def test_the_raw_answers_stream_and_are_logged_with_their_count(history, login_as):
+    client = login_as(Role.MANAGER)
+    response = client.get(f"/staff/reports/responses.csv?{PERIOD}&codes=1", buffered=False)
+    assert response.status_code == 200 and response.is_streamed
+    text = b"".join(response.response).decode("utf-8-sig")
+    response.close()
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == answers.EXPORT_HEADER and len(rows) - 1 == logs()[-1].rows > 0
+    assert client.get("/staff/reports/responses.csv?period=2026-W99").status_code == 400  # a bad parameter, before the download begins
+
+
+def test_a_streamed_export_reads_its_rows_as_a_reader_after_logging(app, db, make_staff):
+    """The log is a write (begin_writing); the rows that stream after it must not hold SQLite's writer queue."""
+    from portal.extensions import write_intent
+
+    user = make_staff(role=Role.ADMIN)
+    seen = []
+
+    def rows():
+        seen.append(write_intent.get())
+        yield ["a", 1]
+
+    with app.test_request_context("/staff/reports/responses.csv"):
+        response = exports.csv_response("answers", ["name", "value"], rows(), count=1, what="responses", query=None, user=user)
+        assert write_intent.get() is True  # the log was written as a writer
+        assert "".join(response.response).lstrip("\ufeff").splitlines() == ["name,value", "a,1"]
+        response.close()
+    assert seen == [False]

@@ -199,3 +199,30 @@ def test_in_german_the_band_is_explained_and_the_filters_say_how_to_choose(histo
     html = client.get(f"/staff/reports?{PERIOD}").get_data(as_text=True)
     assert "Das Band zeigt das 95-%-Konfidenzintervall" in html
     assert "nichts angekreuzt bedeutet alle" in html and "Strg" not in html and "Ctrl" not in html
+
+
+def test_a_long_weekly_report_lists_the_latest_periods_and_keeps_the_rest_behind_a_link(history, login_as):
+    """The week chosen is kept over a long period; its tables page (charts.TABLE_PERIODS) so the page stays light."""
+    from portal.reports import charts
+
+    client = login_as(Role.MANAGER)
+    year = f"from={(TODAY - timedelta(days=364)).isoformat()}&to={TODAY.isoformat()}"
+    series = reports.overview(ReportQuery(start=TODAY - timedelta(days=364), end=TODAY, interval="week")).series
+    assert len(series) > charts.TABLE_PERIODS
+    html = client.get(f"/staff/reports?{year}&interval=week").get_data(as_text=True)
+    assert '<option value="week" selected>' in html  # the choice is kept
+    nps_table = html.split('id="nps-time"', 1)[1].split("<table", 1)[1].split("</table>", 1)[0]
+    assert nps_table.count('<th scope="row">') == charts.TABLE_PERIODS
+    assert f"period={series[-1].period}&amp;group=nps" in nps_table and f"period={series[0].period}&amp;group=nps" not in nps_table
+    assert f"The latest {charts.TABLE_PERIODS} of {len(series)} periods." in html
+    more = unescape(re.search(r'href="([^"]*periods=all[^"]*)"', html).group(1))
+    assert "interval=week" in more and more.endswith("#nps-time")
+    everything = client.get(more.split("#")[0]).get_data(as_text=True)
+    full = everything.split('id="nps-time"', 1)[1].split("<table", 1)[1].split("</table>", 1)[0]
+    assert full.count('<th scope="row">') == len(series) and "<details open>" in everything and "periods=all" not in full
+    for link in answer_links(full)[:3]:  # the earlier periods open their answers from the full table
+        period = re.search(r"period=([^&]+)", link).group(1)
+        row = next(row for row in series if row.period == period)
+        assert answers_listed(client, link) == row.nps.responses
+    fragment = client.get(f"/staff/reports?{year}&interval=week", headers=HTMX).get_data(as_text=True)
+    assert "<html" not in fragment and "periods=all" in fragment

@@ -169,21 +169,45 @@ def _page(statement: Select, number: int) -> Page[AnswerRow]:
 EXPORT_LIMIT = 50_000
 
 
-def export_rows(query: ReportQuery, filters: AnswerFilters, limit: int = EXPORT_LIMIT) -> Iterator[list]:
-    """Every matching answer as a CSV row (newest first, at most ``limit``)."""
-    statement = _statement(narrowed(query, filters), filters).limit(limit).execution_options(yield_per=2000)
-    for response, account, contact, kind, ticket, category in db.session.execute(statement):
+@dataclass(frozen=True)
+class Export:
+    """The answers one CSV holds: how many (counted before a row is written, for the
+    export log) and the rows themselves, read lazily in batches as the CSV streams."""
+
+    count: int
+    rows: Iterator[list]
+
+
+def export(query: ReportQuery, filters: AnswerFilters, limit: int = EXPORT_LIMIT) -> Export:
+    """Every matching answer as a CSV row (newest first, at most ``limit``); a bad
+    parameter raises here, before the download begins."""
+    statement = _statement(narrowed(query, filters), filters).limit(limit)
+    count = db.session.scalar(select(func.count()).select_from(statement.with_only_columns(Response.id).order_by(None).subquery()))
+    return Export(count, _export_rows(statement))
+
+
+def _export_rows(statement: Select) -> Iterator[list]:
+    # Plain columns, not Response objects: nothing to track, and the session's identity map stays empty.
+    columns = (Response.created_at, Account.name, Contact.name, Survey.kind, Ticket.external_id, Ticket.category, Response.nps_score, Response.csat_score, Response.comment)
+    for answered_at, account, contact, kind, ticket, category, nps, csat, comment in db.session.execute(
+        statement.with_only_columns(*columns, maintain_column_froms=True).execution_options(yield_per=2000)
+    ):
         yield [
-            response.created_at,  # ISO 8601 in UTC with codes, the operator's time for people
+            answered_at,  # ISO 8601 in UTC with codes, the operator's time for people
             account,
             contact,
             kind,
             ticket or "",
             category or "",
-            "" if response.nps_score is None else response.nps_score,
-            "" if response.csat_score is None else response.csat_score,
-            response.comment or "",
+            "" if nps is None else nps,
+            "" if csat is None else csat,
+            comment or "",
         ]
+
+
+def export_rows(query: ReportQuery, filters: AnswerFilters, limit: int = EXPORT_LIMIT) -> Iterator[list]:
+    """Every matching answer as a CSV row (newest first, at most ``limit``)."""
+    return _export_rows(_statement(narrowed(query, filters), filters).limit(limit))
 
 
 EXPORT_HEADER = ["answered_at", "account", "contact", "survey_kind", "ticket", "ticket_category", "nps", "csat", "comment"]

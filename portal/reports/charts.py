@@ -11,6 +11,12 @@ are thinned out to those that fit side by side.
 
 A period without answers is a gap: the line and the interval band break there
 instead of bridging it.
+
+A long series (two years of weeks) is drawn as a line without a dot per period:
+dots closer than their own size overlap into a smear, and each linked dot costs
+some 300 bytes of HTML. Such a chart is one image; the drill-down links to each
+period's answers stay in the table under it. Coordinates are written with one
+decimal (a tenth of a viewBox unit is far below a pixel).
 """
 
 from __future__ import annotations
@@ -31,6 +37,14 @@ PLOT_H = HEIGHT - TOP - BOTTOM
 LABEL_Y = HEIGHT - 12
 #: Half the width of the band drawn around a period that has no neighbour to join.
 LONE_BAND = 6
+#: A line chart draws a dot (a link to the period's answers) per period while the dots,
+#: of radius 5, keep this far apart; closer, only a period standing alone keeps its dot.
+DOT_SPACING = 8
+
+
+def _r(value: float) -> float:
+    """A coordinate as written in the SVG: one decimal."""
+    return round(value, 1)
 
 
 @dataclass(frozen=True)
@@ -67,6 +81,7 @@ class LineChart:
     height: int = HEIGHT
     left: float = LEFT  # the plot area, between the axes
     right: float = WIDTH - RIGHT
+    dense: bool = False  # too many periods for a dot each: one image, the links are in the table
 
 
 @dataclass(frozen=True)
@@ -89,6 +104,7 @@ class BarChart:
     x_labels: list[XLabel] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)  # an optional line over the bars (the response rate), broken where it has no value
     line_ticks: list[Tick] = field(default_factory=list)  # the line's own scale (0–100 %), on the right
+    paths: list[tuple[str, str]] = field(default_factory=list)  # a dense chart's bars: (css, SVG path) per series
     width: int = WIDTH
     height: int = HEIGHT
     left: float = LEFT
@@ -153,7 +169,7 @@ def _x_labels(labels: list[str], xs: list[float]) -> list[XLabel]:
                 anchor, start, end = "start", x, x + width
             if chosen and end + CHAR > room:
                 break
-            chosen.append(XLabel(x, labels[i], anchor))
+            chosen.append(XLabel(_r(x), labels[i], anchor))
             room = start
         else:
             return chosen[::-1]
@@ -173,8 +189,14 @@ def line_chart(
     xs = _slot_centres(count, LEFT, WIDTH - RIGHT)
     hrefs = hrefs or [None] * count
     ys = [None if v is None else _y(v, low, high) for v in values]
-    points = [Point(x, y, p, _format(v, suffix), h) for x, y, p, v, h in zip(xs, ys, periods, values, hrefs, strict=True) if y is not None]
-    chart = LineChart(points=points, lines=polylines(xs, ys))
+    dense = count > 1 and xs[1] - xs[0] < DOT_SPACING
+    alone = {run[0] for run in runs(ys) if len(run) == 1}
+    points = [
+        Point(_r(x), _r(y), p, _format(v, suffix), h)
+        for i, (x, y, p, v, h) in enumerate(zip(xs, ys, periods, values, hrefs, strict=True))
+        if y is not None and (not dense or i in alone)
+    ]
+    chart = LineChart(points=points, lines=polylines(xs, ys), dense=dense)
     for run in runs(bands or []):
         upper = [(xs[i], _y(bands[i][1], low, high)) for i in run]
         lower = [(xs[i], _y(bands[i][0], low, high)) for i in run]
@@ -187,7 +209,7 @@ def line_chart(
         chart.ticks.append(Tick(_y(tick, low, high), f"{tick:g}"))
         tick += tick_step
     if low < 0 < high:
-        chart.zero_y = _y(0, low, high)
+        chart.zero_y = _r(_y(0, low, high))
     chart.x_labels = _x_labels(periods, xs)
     return chart
 
@@ -217,7 +239,11 @@ def bar_chart(labels: list[str], series: list[tuple[str, list[int]]], *, rate: l
     width = slot * 0.8 / max(1, len(series))
     chart = BarChart(bars=[], right=right)
     hrefs = hrefs or [None] * len(labels)
-    for i, label in enumerate(labels):
+    if not css and not any(hrefs) and slot < DOT_SPACING:  # too narrow for a bar of its own each: one path per series, one image
+        for j, (_name, values) in enumerate(series):
+            d = "".join(f"M{_r(LEFT + slot * i + slot * 0.1 + width * j)} {TOP + PLOT_H}v{-_r(PLOT_H * v / top)}h{_r(width)}v{_r(PLOT_H * v / top)}z" for i, v in enumerate(values) if v)
+            chart.paths.append((f"series-{j}", d))
+    for i, label in enumerate(labels if not chart.paths else ()):
         for j, (name, values) in enumerate(series):
             value = values[i]
             height = PLOT_H * value / top
@@ -238,9 +264,14 @@ def nps_group_css(score: int) -> str:
     return "promoter" if score >= 9 else ("passive" if score >= 7 else "detractor")
 
 
+#: The per-period tables under the charts ("Show the numbers") list the latest this many
+#: periods; the rest behind a link (``periods=all``), so two years of weeks stay a light page.
+TABLE_PERIODS = 26
+
+
 @dataclass
 class ReportPage:
-    """The reports page: the overview's figures and their charts."""
+    """The reports page: the overview's figures and their charts, and the periods its tables list."""
 
     overview: object  # services.Overview
     nps: LineChart
@@ -248,11 +279,16 @@ class ReportPage:
     volume: BarChart
     distribution: BarChart
     csat_distribution: BarChart
+    table: list = field(default_factory=list)  # the latest TABLE_PERIODS rows of the series (all with all_periods)
+    hidden_periods: int = 0  # the earlier periods left out of the tables
+    all_periods: bool = False  # asked for every period (the tables then open)
 
 
-def report_page(overview) -> ReportPage:
-    """The page's charts (call within a request: the series names are translated)."""
+def report_page(overview, all_periods: bool = False) -> ReportPage:
+    """The page's charts (call within a request: the series names are translated).
+    ``all_periods``: the tables list every period, not just the latest TABLE_PERIODS."""
     series = overview.series
+    table = series if all_periods else series[-TABLE_PERIODS:]
     periods = [row.period for row in series]
     bands = [row.nps.interval if row.nps.responses else None for row in series]
     distribution = overview.distribution
@@ -267,4 +303,7 @@ def report_page(overview) -> ReportPage:
             [("", [n for _score, n in overview.csat_distribution])],
             css=["satisfied" if score >= 4 else "unsatisfied" for score, _n in overview.csat_distribution],
         ),
+        table=table,
+        hidden_periods=len(series) - len(table),
+        all_periods=all_periods,
     )

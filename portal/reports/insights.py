@@ -86,13 +86,16 @@ def query_for(user: StaffUser, args: Mapping, today=None) -> ReportQuery:
     return services.query_for(user, args, today)
 
 
-def insights(query: ReportQuery, tables: tuple[str, ...] = TABLES) -> Insights:
-    directory = services.account_directory()
+def insights(query: ReportQuery, tables: tuple[str, ...] = TABLES, *, directory: dict | None = None) -> Insights:
+    """The tables asked for: the ticket-time tables from one pass over the answers, the
+    others from one read of the cells (by account and ticket category), however many."""
+    directory = directory if directory is not None else services.account_directory()
     built: dict[str, InsightTable] = {}
     if set(tables) & set(_TIME_TABLES):
         built.update(csat_by_ticket_times(query, directory))
     builders = {"ticket_category": csat_by_category, "service_type": nps_by_service_type, "courses": nps_by_onboarding}
-    return Insights(query, [built[name] if name in built else builders[name](query, directory) for name in tables])
+    cells = services.account_category_cells(query, directory) if set(tables) & set(builders) else {}
+    return Insights(query, [built[name] if name in built else builders[name](query, directory, cells) for name in tables])
 
 
 # --- CSAT by ticket category (cells) --------------------------------------------------------------
@@ -107,8 +110,8 @@ def _nps_row(key: str, label: str, figures: NpsFigures, accounts: int | None = N
     return InsightRow(key, label, figures.responses, figures.nps, low=low, high=high, accounts=accounts)
 
 
-def csat_by_category(query: ReportQuery, directory: dict) -> InsightTable:
-    found = services.tallies(query, group_by="ticket_category", directory=directory)
+def csat_by_category(query: ReportQuery, directory: dict, cells: dict | None = None) -> InsightTable:
+    found = services.regrouped(services.account_category_cells(query, directory) if cells is None else cells, "ticket_category", directory)
     rows = []
     for (_period, group), counts in found.rows.items():
         figures = services.csat_figures(counts)
@@ -203,17 +206,13 @@ def csat_by_first_response_time(query: ReportQuery, directory: dict) -> InsightT
 # --- NPS by service type (cells) ---------------------------------------------------------------------
 
 
-def nps_by_service_type(query: ReportQuery, directory: dict) -> InsightTable:
-    found = services.report("nps", query.but(group_by="service_type", interval=None), directory=directory)
-    rows = [
-        _nps_row(
-            row["group"] or "",
-            services.group_label("service_type", row["group"], directory),
-            NpsFigures(row["responses"], row["promoters"], row["passives"], row["detractors"]),
-        )
-        for row in found["rows"]
-        if row["responses"]
-    ]
+def nps_by_service_type(query: ReportQuery, directory: dict, cells: dict | None = None) -> InsightTable:
+    found = services.regrouped(services.account_category_cells(query, directory) if cells is None else cells, "service_type", directory)
+    rows = []
+    for (_period, group), counts in found.rows.items():
+        figures = services.nps_figures(counts)
+        if figures.responses:
+            rows.append(_nps_row(group or "", services.group_label("service_type", group, directory), figures))
     rows.sort(key=lambda r: (-r.n, r.label))
     return InsightTable(
         "service_type",
@@ -227,10 +226,10 @@ def nps_by_service_type(query: ReportQuery, directory: dict) -> InsightTable:
 # --- NPS with and without a completed onboarding course ------------------------------------------------
 
 
-def nps_by_onboarding(query: ReportQuery, directory: dict) -> InsightTable:
+def nps_by_onboarding(query: ReportQuery, directory: dict, cells: dict | None = None) -> InsightTable:
     completed = courses.accounts_with_completed_course()
     by_external = {info.external_id: info.id for info in directory.values()}
-    found = services.tallies(query, group_by="account", directory=directory)
+    found = services.regrouped(services.account_category_cells(query, directory) if cells is None else cells, "account", directory)
     sums = {True: [0] * len(COUNT_COLUMNS), False: [0] * len(COUNT_COLUMNS)}
     accounts = {True: 0, False: 0}
     for (_period, external_id), counts in found.rows.items():

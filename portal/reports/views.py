@@ -37,8 +37,9 @@ def overview():
         query = services.query_for(current_user, request.args)
     except ParameterError as error:
         return render("reports/reports.html", "results", status=400, error=error, page=None, choices=services.filter_choices())
-    page = charts.report_page(services.overview(query))
-    return render("reports/reports.html", "results", page=page, choices=services.filter_choices(), presets=forms.period_presets(page.overview.query))
+    directory = services.account_directory()  # read once for the figures and the filters' choices
+    page = charts.report_page(services.overview(query, directory=directory), all_periods=request.args.get("periods") == "all")
+    return render("reports/reports.html", "results", page=page, choices=services.filter_choices(directory), presets=forms.period_presets(page.overview.query))
 
 
 @bp.get("/reports/responses")
@@ -71,10 +72,12 @@ def export():
 def export_responses():
     try:
         query, filters = _readable_query(), answers.AnswerFilters.from_args(request.args)
-        rows = list(answers.export_rows(query, filters))
+        found = answers.export(query, filters)
     except ParameterError as error:
         return _cannot_export(error)
-    return exports.csv_response("answers", answers.EXPORT_HEADER, rows, what="responses", query=query, style=exports.CsvStyle.from_args(request.args))
+    return exports.csv_response(
+        "answers", answers.EXPORT_HEADER, found.rows, count=found.count, what="responses", query=query, style=exports.CsvStyle.from_args(request.args)
+    )
 
 
 def _readable_query():
@@ -95,7 +98,8 @@ def insights_page():
         query = services.query_for(current_user, request.args)
     except ParameterError as error:
         return render("reports/insights.html", "insights", status=400, error=error, insights=None, choices=None)
-    return render("reports/insights.html", "insights", insights=insights.insights(query), choices=services.filter_choices())
+    directory = services.account_directory()  # read once for the tables and the filters' choices
+    return render("reports/insights.html", "insights", insights=insights.insights(query, directory=directory), choices=services.filter_choices(directory))
 
 
 @bp.get("/reports/insights/<table>.csv", endpoint="insights_csv")
