@@ -12,5 +12,7 @@ _signals = Namespace()
 message_sent = _signals.signal("message-sent")
 #: kwargs: message_ids (outbox messages that failed for good).
 message_failed = _signals.signal("message-failed")
-#: sender: the surveys.models.Response that was created or changed; kwargs: created (bool).
+#: sender: the surveys.models.Response that was created or changed; kwargs: created (bool: inserted
+#: in this transaction, so nothing committed refers to it yet), survey (its surveys.models.Survey
+#: definition, possibly detached from the session).
 response_recorded = _signals.signal("response-recorded")

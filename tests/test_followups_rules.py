@@ -246,6 +246,19 @@ def test_evaluating_again_never_makes_a_second_task(db, answered):
     assert count(db, Task) == 1
 
 
+def test_the_first_question_answered_again_later_keeps_the_one_task(db, make_survey, make_invitation):
+    """A response with one answer is not new when it is answered again (the back link):
+    its task, committed with the first answer, is found and updated, not made twice."""
+    survey = make_survey("nps")
+    invitation, _token = make_invitation(survey=survey)
+    response = answer(survey, invitation, 1, 3)
+    db.session.commit()
+    again = answer(survey, invitation, 1, 2)
+    db.session.commit()
+    assert again.id == response.id and count(db, Task) == 1
+    assert task_of(db, response).title_values["score"] == 2
+
+
 def test_without_an_account_manager_the_rules_fallback_user_gets_the_task(db, answered, make_staff, make_account, make_contact):
     fallback = make_staff(role=Role.MANAGER)
     rule(db, RuleKind.DETRACTOR).fallback_user_id = fallback.id

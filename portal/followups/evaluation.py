@@ -20,7 +20,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.auth.models import Role, StaffUser
-from portal.customers.models import Account
+from portal.customers.models import Account, Contact
 from portal.extensions import db
 from portal.followups import emails
 from portal.followups.models import AlertRule, Priority, RuleKind, Task, TaskRule, TaskStatus
@@ -62,9 +62,12 @@ def _assignee_for(account: Account, rules_: list[AlertRule]) -> StaffUser | None
     """No task without an owner: the account's manager, else the owner of the account's
     region, else a matched rule's fallback, else the first active administrator
     (by name). None only when the portal has no active administrator at all."""
-    candidates = [account.account_manager, region_owner(account.region)]
-    candidates += [rule.fallback_user for rule in rules_]
-    owner = next((user for user in candidates if _can_own(user)), None)
+    candidates = (  # read one after the other, only as far as needed
+        lambda: account.account_manager,
+        lambda: region_owner(account.region),
+        *(lambda rule=rule: rule.fallback_user for rule in rules_),
+    )
+    owner = next((user for user in (candidate() for candidate in candidates) if _can_own(user)), None)
     if owner is not None:
         return owner
     return db.session.scalar(
@@ -94,19 +97,21 @@ def _highest(priorities: Iterable[str]) -> str:
     return max(priorities, key=lambda p: Priority.RANK.get(p, 0), default=Priority.NORMAL)
 
 
-def evaluate_response(response: Response, now: datetime | None = None) -> Task | None:
+def evaluate_response(response: Response, now: datetime | None = None, *, new_response: bool = False) -> Task | None:
     """Run every enabled rule against a response (after each answer step): create
     or update THE task of this response, and check the account for a significant
     NPS fall. The response's task (or None when no rule matched).
 
     Safe to run again: the task is found by its response. Two first tasks at once
-    fail on the unique response_id, and ``run_in_transaction`` runs the answer again."""
+    fail on the unique response_id, and ``run_in_transaction`` runs the answer again.
+    ``new_response``: the response was inserted in this transaction (its first
+    answer), so no task can refer to it yet and none is looked for."""
     now = now or utcnow()
     all_rules = enabled_rules()
     previous = previous_nps(response) if response.nps_score is not None else None
     texts = response_texts(response)
     matched = [rule for rule in all_rules if rule.kind != RuleKind.ACCOUNT_DROP and matches(rule, response, previous, texts)]
-    task = db.session.scalar(select(Task).where(Task.response_id == response.id).execution_options(populate_existing=True))
+    task = None if new_response else db.session.scalar(select(Task).where(Task.response_id == response.id).execution_options(populate_existing=True))
     if matched:
         keywords = sorted({k for rule in matched if rule.kind == RuleKind.KEYWORDS for k in matching_keywords(rule.keywords, texts)})
         if task is None:
@@ -199,17 +204,20 @@ def check_account_drop(account: Account, now: datetime | None = None, rule: Aler
         rule = db.session.scalar(select(AlertRule).where(AlertRule.kind == RuleKind.ACCOUNT_DROP, AlertRule.enabled.is_(True)).order_by(AlertRule.id).limit(1))
         if rule is None:
             return None
-    if db.session.scalar(select(Task.id).where(Task.open_drop_account_id == account.id).limit(1)):
-        return None  # one is active
-    last_drop = db.session.scalar(
-        select(func.max(Task.created_at)).join(TaskRule, TaskRule.task_id == Task.id).join(AlertRule, AlertRule.id == TaskRule.rule_id).where(
-            Task.account_id == account.id, AlertRule.kind == RuleKind.ACCOUNT_DROP
-        )
+    active = select(Task.id).where(Task.open_drop_account_id == account.id).limit(1).scalar_subquery()
+    last = (
+        select(func.max(Task.created_at))
+        .join(TaskRule, TaskRule.task_id == Task.id)
+        .join(AlertRule, AlertRule.id == TaskRule.rule_id)
+        .where(Task.account_id == account.id, AlertRule.kind == RuleKind.ACCOUNT_DROP)
+        .scalar_subquery()
     )
+    active_id, last_drop = db.session.execute(select(active, last)).one()
+    if active_id is not None:
+        return None  # one is active
     if last_drop is not None and last_drop > now - DROP_COOLDOWN:
         return None
-    current = reports.account_nps(account.id, now - QUARTER, now)
-    before = reports.account_nps(account.id, now - 2 * QUARTER, now - QUARTER)
+    before, current = _quarters_nps(account.id, now)
     if not is_significant_drop(before, current):
         return None
     assignee = _assignee_for(account, [rule])
@@ -240,6 +248,25 @@ def check_account_drop(account: Account, now: datetime | None = None, rule: Aler
     if notify and assignee is not None and rule.notify_email:
         emails.send_task_notification(task, assignee, now)
     return task
+
+
+def _quarters_nps(account_id: int, now: datetime) -> tuple[metrics.NpsFigures, metrics.NpsFigures]:
+    """The account's NPS of the 90 days before the last 90, and of the last 90, in
+    one statement: what ``reports.account_nps`` gives for each (each contact's
+    latest NPS answer in the period counts once)."""
+
+    def latest(start: datetime, end: datetime):
+        return (
+            select(Response.nps_score)
+            .where(Response.contact_id == Contact.id, Response.nps_score.is_not(None), Response.created_at >= start, Response.created_at < end)
+            .order_by(Response.created_at.desc(), Response.id.desc())
+            .limit(1)
+            .correlate(Contact)
+            .scalar_subquery()
+        )
+
+    rows = db.session.execute(select(latest(now - 2 * QUARTER, now - QUARTER), latest(now - QUARTER, now)).where(Contact.account_id == account_id)).all()
+    return metrics.NpsFigures.of(b for b, _ in rows if b is not None), metrics.NpsFigures.of(c for _, c in rows if c is not None)
 
 
 def accounts_to_check(now: datetime | None = None, days: int = 3) -> list[int]:

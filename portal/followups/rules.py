@@ -75,8 +75,14 @@ def ensure_rules() -> None:
 
 
 def enabled_rules() -> list[AlertRule]:
-    ensure_rules()
-    return list(db.session.scalars(select(AlertRule).where(AlertRule.enabled.is_(True)).order_by(AlertRule.id)))
+    """The enabled rules by id; a fresh database gets the defaults first. One
+    statement per answer: every rule is read, and only an empty table (no rule
+    at all, not even a disabled one) is seeded, as ``ensure_rules`` does."""
+    every = list(db.session.scalars(select(AlertRule).order_by(AlertRule.id)))
+    if not every:
+        seed_default_rules()
+        every = list(db.session.scalars(select(AlertRule).order_by(AlertRule.id)))
+    return [rule for rule in every if rule.enabled]
 
 def rules() -> list[AlertRule]:
     """Every rule, in the order of the defaults; a fresh database gets the defaults first."""

@@ -22,8 +22,8 @@ from portal.web.context import NAVIGATION_COUNTS
 
 
 @response_recorded.connect
-def _evaluate(response, **_):
-    evaluation.evaluate_response(response)
+def _evaluate(response, created=False, **_):
+    evaluation.evaluate_response(response, new_response=created)
 
 
 if services.open_follow_up_reason not in surveys.SUPPRESSION_CHECKS:

@@ -75,8 +75,10 @@ def mark(keys: Iterable[CellKey]) -> None:
     db.session.info.setdefault(_PENDING, set()).update(keys)
 
 
-def mark_response(response: Response) -> None:
-    kind, category = _kind_and_category(response.survey_id, response.ticket_id)
+def mark_response(response: Response, survey_kind: str | None = None) -> None:
+    """Mark the cells an answer changes. ``survey_kind``: the kind of the response's
+    survey when the caller has it at hand (the answer path does), saving a query."""
+    kind, category = _kind_and_category(response.survey_id, response.ticket_id, survey_kind)
     keys = [CellKey(response.created_at.date(), response.account_id, kind, category)]
     invitation = db.session.get(Invitation, response.invitation_id)
     if invitation is not None and invitation.sent_at is not None:
@@ -94,8 +96,8 @@ def mark_sent(message_ids: list[int], sent_at: datetime) -> None:
     mark(CellKey(sent_at.date(), account_id, kind, category or NO_CATEGORY) for account_id, kind, category in rows)
 
 
-def _kind_and_category(survey_id: int, ticket_id: int | None) -> tuple[str, str]:
-    kind = db.session.scalar(select(Survey.kind).where(Survey.id == survey_id))
+def _kind_and_category(survey_id: int, ticket_id: int | None, kind: str | None = None) -> tuple[str, str]:
+    kind = kind or db.session.scalar(select(Survey.kind).where(Survey.id == survey_id))
     category = db.session.scalar(select(Ticket.category).where(Ticket.id == ticket_id)) if ticket_id else None
     return kind, category or NO_CATEGORY
 

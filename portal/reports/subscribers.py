@@ -15,8 +15,8 @@ from portal.signals import message_sent, response_recorded
 
 
 @response_recorded.connect
-def _answer_recorded(response, **_) -> None:
-    rollup.mark_response(response)
+def _answer_recorded(response, survey=None, **_) -> None:
+    rollup.mark_response(response, survey.kind if survey is not None and survey.id == response.survey_id else None)
 
 
 @message_sent.connect

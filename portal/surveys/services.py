@@ -422,18 +422,19 @@ def record_answer(invitation: Invitation, survey: Survey, question: Question, pa
     (portal/web/transaction.py), which runs it again, and then it updates
     the response the winner created."""
     now = now or utcnow()
-    response = _response_for(invitation, now)
+    response, created = _response_for(invitation, now)
     _store(response, question, parsed, now)
     invitation.status = InvitationStatus.ANSWERED
     invitation.answered_at = invitation.answered_at or now
     if next_question(survey, {a.question_id for a in response.answers}) is None and response.completed_at is None:
         response.completed_at = now
     db.session.flush()
-    response_recorded.send(response, created=len(response.answers) == 1)
+    response_recorded.send(response, created=created, survey=survey)
     return response
 
 
-def _response_for(invitation: Invitation, now: datetime) -> Response:
+def _response_for(invitation: Invitation, now: datetime) -> tuple[Response, bool]:
+    """The invitation's response, and whether it was inserted just now (in this transaction)."""
     response = db.session.scalars(
         select(Response).where(Response.invitation_id == invitation.id).execution_options(populate_existing=True)
     ).first()
@@ -445,10 +446,12 @@ def _response_for(invitation: Invitation, now: datetime) -> Response:
             contact_id=invitation.contact_id,
             ticket_id=invitation.ticket_id,
             created_at=now,
+            answers=[],  # known to be empty: no statement to load them
         )
         db.session.add(response)
         db.session.flush()
-    return response
+        return response, True
+    return response, False
 
 
 def _store(response: Response, question: Question, parsed: ParsedAnswer, now: datetime) -> None:
