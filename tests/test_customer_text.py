@@ -173,7 +173,8 @@ def test_a_jinja_looking_value_is_data_not_template(survey, send):
     value = "{{ survey_link }}{{ 7 * 7 }}{% for i in range(3) %}x{% endfor %}"
     subject, text, html_body = _parts(send(1, value))
     assert value in subject and value in text and value in _Html(html_body).text
-    assert "49" not in text and "xxx" not in text
+    words = re.sub(r"https?://\S+", "", text)  # a random token in a link may hold "49"
+    assert "49" not in words and "xxx" not in words
 
 
 def test_the_staff_markdown_around_the_values_still_renders(survey, send):
