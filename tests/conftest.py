@@ -44,6 +44,7 @@ from portal.config import normalise_database_url
 from portal.customers.models import Account, Contact, Ticket
 from portal.extensions import db as _db
 from portal.extensions import limiter, write_intent
+from portal.settings.services import forget_cached_brand
 from portal.timeutil import utcnow
 
 PASSWORD = "correct horse battery staple"
@@ -405,6 +406,8 @@ def app(app_config):
     # intent on; the test's own reads must not hold SQLite's write lock.
     write_intent.set(False)
     with app.app_context():
+        # Each test has a new database: the brand an earlier test saw is not this one's.
+        forget_cached_brand()
         yield app
         _db.session.remove()
     _app_cache.give_back(key, entry)

@@ -327,3 +327,87 @@ def test_the_page_says_who_changed_the_brand_and_only_when_someone_did(db, login
     assert "Last changed " in html and " by " not in html.split("Last changed ", 1)[1].split("</p>", 1)[0]
     save(admin, company_name="Nordnetz AG")
     assert "by Alexandra Admin." in admin.get(URL).get_data(as_text=True)
+
+
+# --- the brand cached per process (issue 19) --------------------------------------------------
+
+
+def _saved_elsewhere(db, **values) -> None:
+    """What another gunicorn worker's save looks like to this process: the row
+    changes in the database, this process's copy is not told."""
+    from portal.settings.models import SETTINGS_ID, OperatorSettings
+
+    row = db.session.get(OperatorSettings, SETTINGS_ID) or OperatorSettings(id=SETTINGS_ID)
+    for name, value in values.items():
+        setattr(row, name, value)
+    db.session.add(row)
+    db.session.commit()
+
+
+def test_pages_read_the_brand_once_per_process_until_it_expires(app, db, client, make_invitation, monkeypatch):
+    from sqlalchemy import event
+
+    from portal.settings import services
+
+    _invitation, token = make_invitation()
+    assert "<span>Kundenportal</span>" in client.get(f"/s/{token}").get_data(as_text=True)
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        client.get(f"/s/{token}")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert not [s for s in statements if "operator_settings" in s]  # the second page did not read it
+
+    _saved_elsewhere(db, company_name="Nordnetz AG")
+    assert "<span>Kundenportal</span>" in client.get(f"/s/{token}").get_data(as_text=True)  # within the bound
+    later = services.time.monotonic() + services.BRAND_CACHE_SECONDS + 0.1
+    monkeypatch.setattr(services.time, "monotonic", lambda: later)
+    assert "<span>Nordnetz AG</span>" in client.get(f"/s/{token}").get_data(as_text=True)
+
+
+def test_the_saving_process_shows_the_new_brand_at_once_on_every_page(login_as, client, make_invitation):
+    _invitation, token = make_invitation()
+    admin = login_as("admin")
+    assert "Kundenportal" in client.get(f"/s/{token}").get_data(as_text=True)  # cached now
+    save(admin, company_name="Rheinnetz Telekom GmbH", brand_color="#e30613")
+    page = client.get(f"/s/{token}").get_data(as_text=True)
+    assert "<span>Rheinnetz Telekom GmbH</span>" in page and "Kundenportal" not in page
+    assert "--brand: #e30613" in client.get("/brand.css").get_data(as_text=True)
+
+
+def _kept(services):
+    """The brand this process keeps for the app, if any is still valid."""
+    cache = services._app_cache()
+    return cache.brand if cache.generation == services._generation else None
+
+
+def test_a_brand_read_before_a_save_is_not_kept_after_it(app, monkeypatch):
+    """A request that read the old row while an admin saved must not put the
+    old brand back into the cache the save emptied."""
+    from portal.settings import services
+
+    read = services._stored_if_readable
+
+    def read_while_an_admin_saves():
+        found = read()
+        services.forget_cached_brand()  # the save, in another thread, just after this read
+        return found
+
+    monkeypatch.setattr(services, "_stored_if_readable", read_while_an_admin_saves)
+    with app.test_request_context("/"):
+        assert services.current_brand().name == "Kundenportal"
+        assert _kept(services) is None
+
+
+def test_a_brand_the_database_could_not_give_is_not_kept(app, monkeypatch):
+    from portal.settings import services
+
+    def down():
+        raise services.SQLAlchemyError("database down")
+
+    monkeypatch.setattr(services, "stored_settings", down)
+    with app.test_request_context("/"):
+        assert services.current_brand().name == "Kundenportal"
+        assert _kept(services) is None

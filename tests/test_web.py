@@ -43,6 +43,13 @@ def test_hsts_when_the_base_url_is_https(make_app):
     assert "max-age" in app.test_client().get("/login").headers["Strict-Transport-Security"]
 
 
+def test_templates_are_not_checked_for_changes_on_each_render_outside_debug(make_app):
+    """gunicorn runs without --debug: Jinja keeps compiled templates and never
+    stats their files per render (only `make run`'s debug server reloads them)."""
+    app = make_app(PORTAL_ENV="production", PORTAL_SECRET_KEY="k")
+    assert app.debug is False and app.jinja_env.auto_reload is False
+
+
 def test_layout_loads_htmx_from_our_static_files_with_the_designed_config(client):
     html = client.get("/login").get_data(as_text=True)
     assert re.search(r'<script src="/static/vendor/htmx.min.js" defer>', html)

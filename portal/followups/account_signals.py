@@ -30,10 +30,10 @@ ACCOUNT_TASKS_SHOWN = 20
 def cancellation_words() -> list[str]:
     """The words of the enabled keyword rules (the alert rules' cancellation words); the
     defaults while no keyword rule was ever made (they are seeded on first use, not on a read)."""
-    rules = list(db.session.scalars(select(AlertRule).where(AlertRule.kind == RuleKind.KEYWORDS)))
+    rules = db.session.execute(select(AlertRule.enabled, AlertRule.keywords).where(AlertRule.kind == RuleKind.KEYWORDS)).all()
     if not rules:
         return list(alert_rules.DEFAULT_KEYWORDS)
-    return sorted({word for rule in rules if rule.enabled for word in rule.keywords or []})
+    return sorted({word for enabled, keywords in rules if enabled for word in keywords or []})
 
 
 def health_signals(account_ids: list[int] | None, now: datetime) -> dict[int, list[Reason]]:

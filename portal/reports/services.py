@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from operator import add
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import false, func, select
@@ -486,9 +487,9 @@ def account_nps(account_id: int, start: datetime, end: datetime) -> NpsFigures:
     return NpsFigures.of(s for s in scores if s is not None)
 
 
-def _latest_scores(column, account_ids: list[int] | None, start: datetime, end: datetime) -> dict[int, list[int]]:
-    """Each contact's latest score in ``column`` in [start, end), per account (one index seek per contact)."""
-    latest = (
+def _latest(column, start: datetime, end: datetime):
+    """A contact's latest score in ``column`` in [start, end) (one index seek per contact)."""
+    return (
         select(column)
         .where(Response.contact_id == Contact.id, column.is_not(None), Response.created_at >= start, Response.created_at < end)
         .where(surveys.reported())  # a recovery answer is no satisfaction figure
@@ -497,14 +498,25 @@ def _latest_scores(column, account_ids: list[int] | None, start: datetime, end: 
         .correlate(Contact)
         .scalar_subquery()
     )
-    statement = select(Contact.account_id, latest)
+
+
+def _latest_scores_of(wanted: list[tuple[Any, datetime, datetime]], account_ids: list[int] | None) -> list[dict[int, list[int]]]:
+    """For each (column, start, end): each contact's latest score in [start, end), per
+    account; all of them in one statement (one pass over the contacts)."""
+    statement = select(Contact.account_id, *(_latest(column, start, end) for column, start, end in wanted))
     if account_ids is not None:
         statement = statement.where(Contact.account_id.in_(account_ids) if account_ids else False)
-    scores: dict[int, list[int]] = defaultdict(list)
-    for account_id, score in db.session.execute(statement):
-        if score is not None:
-            scores[account_id].append(score)
-    return scores
+    found: list[dict[int, list[int]]] = [defaultdict(list) for _ in wanted]
+    for account_id, *scores in db.session.execute(statement):
+        for into, score in zip(found, scores):
+            if score is not None:
+                into[account_id].append(score)
+    return found
+
+
+def _latest_scores(column, account_ids: list[int] | None, start: datetime, end: datetime) -> dict[int, list[int]]:
+    """Each contact's latest score in ``column`` in [start, end), per account (one index seek per contact)."""
+    return _latest_scores_of([(column, start, end)], account_ids)[0]
 
 
 def accounts_nps(account_ids: list[int] | None, start: datetime, end: datetime) -> dict[int, NpsFigures]:
@@ -516,9 +528,12 @@ def accounts_health(account_ids: list[int] | None, now: datetime | None = None) 
     """The health of many accounts (all when None) from every signal (:mod:`portal.reports.health`);
     accounts without any signal are left out (their status is "no answers yet")."""
     now = now or utcnow()
-    current = accounts_nps(account_ids, now - QUARTER, now)
-    before = accounts_nps(account_ids, now - 2 * QUARTER, now - QUARTER)
-    csat = _latest_scores(Response.csat_score, account_ids, now - QUARTER, now)
+    nps_now, nps_before, csat = _latest_scores_of(
+        [(Response.nps_score, now - QUARTER, now), (Response.nps_score, now - 2 * QUARTER, now - QUARTER), (Response.csat_score, now - QUARTER, now)],
+        account_ids,
+    )
+    current = {account_id: NpsFigures.of(values) for account_id, values in nps_now.items()}
+    before = {account_id: NpsFigures.of(values) for account_id, values in nps_before.items()}
     signals = health.signals_for(account_ids, now)
     statement = select(Account.id, Account.contract_renewal_on)
     if account_ids is not None:

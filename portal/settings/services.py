@@ -2,15 +2,31 @@
 
 :func:`current_brand` is what the whole portal reads (through
 ``portal.web.theme.brand()``): each saved field wins, an empty one falls back
-to its ``PORTAL_*`` configuration value. Within a request the brand is read
-once and kept in ``flask.g``; the worker and CLI commands read it each time
-(a long-running worker must see an admin's change).
+to its ``PORTAL_*`` configuration value.
+
+Pages read it from a per-process cache (one per app), because every page
+shows the brand and it changes rarely: reading and merging the row cost a
+fifth of the survey page. The rule:
+
+- a request reads the brand once and keeps it in ``flask.g``;
+- a worker process keeps the merged brand for :data:`BRAND_CACHE_SECONDS`,
+  so every gunicorn worker shows an admin's change at most that long after
+  it was saved;
+- a save (:func:`update_brand`) empties the copies of every app in its
+  process at once, and again when its request ends (after its commit), so
+  the admin sees the change on the next page; a generation counter keeps a
+  request that read the old row before the save from putting it back;
+- a brand that could not be read (the database down) is not kept;
+- the worker and CLI commands (no request) read it each time (a
+  long-running worker must see an admin's change).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+import time
 
 from flask import current_app, g, has_request_context, url_for
 from flask_babel import format_decimal
@@ -31,18 +47,63 @@ log = logging.getLogger(__name__)
 FIELDS = ("company_name", "sender_name", "sender_email", "logo_url", "brand_color")
 
 _CACHE_KEY = "portal_brand"
+_FORGET_AFTER_REQUEST = "portal_brand_saved"
+
+#: How long a worker process keeps the merged brand (seconds): the longest
+#: another gunicorn worker shows the brand from before an admin's change.
+BRAND_CACHE_SECONDS = 5.0
+
+
+class _BrandCache:
+    """One app's merged brand in this process (``app.extensions``), valid until
+    ``until`` and while nothing in this process saved a brand since it was read."""
+
+    def __init__(self) -> None:
+        self.brand: Brand | None = None
+        self.until = 0.0
+        self.generation = -1
+
+
+#: Bumped by every save in this process (under the lock): it empties the
+#: caches of all apps here at once, including a read that was under way.
+_generation = 0
+_lock = threading.Lock()
+
+
+def _app_cache() -> _BrandCache:
+    cache = current_app.extensions.get(_CACHE_KEY)
+    if cache is None:
+        cache = current_app.extensions.setdefault(_CACHE_KEY, _BrandCache())
+    return cache
 
 
 def current_brand() -> Brand:
-    """The brand now: saved values over the configuration's."""
-    if has_request_context():
-        cached = g.get(_CACHE_KEY)
-        if cached is not None:
-            return cached
-    brand = merged_brand(_stored())
-    if has_request_context():
-        setattr(g, _CACHE_KEY, brand)
+    """The brand now: saved values over the configuration's (see the module
+    docstring for how long a page may show it after a change)."""
+    if not has_request_context():
+        return merged_brand(_stored())
+    cached = g.get(_CACHE_KEY)
+    if cached is not None:
+        return cached
+    cache = _app_cache()
+    now = time.monotonic()
+    brand = cache.brand
+    if brand is None or now >= cache.until or cache.generation != _generation:
+        generation = _generation
+        row, readable = _stored_if_readable()
+        brand = merged_brand(row)
+        if readable:
+            with _lock:
+                if generation == _generation:
+                    cache.brand, cache.until, cache.generation = brand, now + BRAND_CACHE_SECONDS, generation
+    setattr(g, _CACHE_KEY, brand)
     return brand
+
+
+def _forget_everywhere() -> None:
+    global _generation
+    with _lock:
+        _generation += 1
 
 
 def merged_brand(row: OperatorSettings | None) -> Brand:
@@ -122,12 +183,17 @@ def _stored() -> OperatorSettings | None:
     """The saved row, or None. A database that cannot answer (an error page
     while it is down, a schema not yet migrated) shows the configured brand
     rather than failing a second time."""
+    return _stored_if_readable()[0]
+
+
+def _stored_if_readable() -> tuple[OperatorSettings | None, bool]:
+    """The saved row (or None), and whether the database answered."""
     try:
         with db.session.no_autoflush:
-            return stored_settings()
+            return stored_settings(), True
     except SQLAlchemyError:
         log.warning("operator settings unavailable; using the configured brand", exc_info=True)
-        return None
+        return None, False
 
 
 def stored_values() -> dict[str, str]:
@@ -159,8 +225,18 @@ def update_brand(values: dict[str, str | None], user: StaffUser | None, *, logo:
 
 
 def forget_cached_brand() -> None:
+    """This request's and this process's copy of the brand, now; in a request
+    once more when it ends (after its commit: see the module docstring)."""
     if has_request_context():
         g.pop(_CACHE_KEY, None)
+        setattr(g, _FORGET_AFTER_REQUEST, True)
+    _forget_everywhere()
+
+
+def forget_after_saving(_error=None) -> None:
+    """Teardown of every request (registered in subscribers.py): runs after the request committed."""
+    if g.pop(_FORGET_AFTER_REQUEST, False):
+        _forget_everywhere()
 
 
 def brand_page() -> dict:

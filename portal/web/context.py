@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import current_app, request
+from flask import current_app, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -74,6 +74,18 @@ def _is_current(endpoint: str) -> bool:
     return blueprint not in ("reports",) and request.blueprint == blueprint
 
 
+def static_url(filename: str) -> str:
+    """``url_for("web.static", filename=...)``, built once per app and script
+    root: the layout links the same static files on every page. Nothing to
+    invalidate: the URL depends only on the routes and the script root."""
+    urls = current_app.extensions.setdefault("portal_static_urls", {})
+    key = (request.script_root, filename)
+    url = urls.get(key)
+    if url is None:
+        url = urls[key] = url_for("web.static", filename=filename)
+    return url
+
+
 @bp.app_context_processor
 def layout_context() -> dict:
     config = current_app.config
@@ -87,8 +99,9 @@ def layout_context() -> dict:
     }
 
 
-# A global, not a context variable: macros imported without context use it.
+# Globals, not context variables: macros imported without context use them.
 bp.add_app_template_global(url_with_args)
+bp.add_app_template_global(static_url)
 
 
 @bp.app_template_filter("hours")

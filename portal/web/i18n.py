@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, g, has_request_context, request, session
+from flask_babel import _get_current_context, get_translations  # pinned flask-babel 4
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
 
@@ -45,11 +46,12 @@ def _translations():
     ``force_locale`` already clears and restores, so emails rendered in
     another language inside a request still get the right catalogue.
     """
-    from flask_babel import _get_current_context, get_translations  # pinned flask-babel 4
-
-    ctx = _get_current_context()
-    if ctx is None:
-        return get_translations()
+    try:  # the namespace itself once it exists (one proxy lookup, not three: a list page makes hundreds)
+        ctx = g._flask_babel
+    except (AttributeError, RuntimeError):
+        ctx = _get_current_context()
+        if ctx is None:
+            return get_translations()
     translations = getattr(ctx, "babel_translations", None)
     if translations is None:
         translations = ctx.babel_translations = get_translations()

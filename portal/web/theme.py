@@ -15,6 +15,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from email.utils import parseaddr
 from urllib.parse import urlsplit
 
@@ -87,7 +88,11 @@ def one_line(value: str | None) -> str:
 @dataclass(frozen=True)
 class Brand:
     """The operator as customers and staff see it. Values are already clean:
-    one line each, the colour ``#rrggbb``, the sender address a plain address."""
+    one line each, the colour ``#rrggbb``, the sender address a plain address.
+
+    Immutable, so what is derived from it (the colours, the stylesheet's
+    version) is computed once per brand: pages keep one brand per process
+    (see ``portal.settings.services``)."""
 
     name: str
     sender_name: str
@@ -98,17 +103,17 @@ class Brand:
     #: under PORTAL_BASE_URL, which must be reachable by the recipients), or empty.
     email_logo_url: str = ""
 
-    @property
+    @cached_property
     def on_color(self) -> str:
         """Text on the brand colour (see :func:`on_brand_color`)."""
         return on_brand_color(self.color)
 
-    @property
+    @cached_property
     def contrast(self) -> float:
         """The WCAG contrast of :attr:`on_color` on :attr:`color` (at least 4.5)."""
         return contrast_ratio(self.color, self.on_color)
 
-    @property
+    @cached_property
     def sender(self) -> str:
         """The From header: ``Name <address>``, the name quoted where it must be,
         never with a line break in it."""
@@ -119,18 +124,18 @@ class Brand:
             name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
         return f"{name} <{address}>"
 
-    @property
+    @cached_property
     def sender_domain(self) -> str:
         return self.sender_email.rpartition("@")[2] or "portal.invalid"
 
-    @property
+    @cached_property
     def logo_origin(self) -> str | None:
         """``https://host`` of a logo on another site (the CSP must allow it), else None."""
         if not self.logo_url.startswith("https://"):
             return None
         return f"https://{urlsplit(self.logo_url).netloc}"
 
-    @property
+    @cached_property
     def version(self) -> str:
         """Changes when the stylesheet does (a new colour, or new rules here):
         put it in brand.css's URL and browsers fetch the new colours at once."""
