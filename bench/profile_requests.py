@@ -3,7 +3,8 @@
 In-process, through Flask's test client (no network, no gunicorn), on the
 same seeded data as the benchmarks (``demo seed``: two years of tickets,
 surveys and answers; PORTAL_BENCH_DATABASE_URL for PostgreSQL). For each
-request it prints the median wall time per request split into
+request it prints the mean wall time per request (and its median and p95)
+split into
 
 - SQL: statements per request and their time (cursor execute plus COMMIT),
   with the slowest statements of the run;
@@ -192,6 +193,7 @@ def measure(app, probe: Probe, key: str, tokens: dict[str, list[str]], question:
             return client.post(f"/s/{tokens['answer'].pop()}", data={"question": question, "answer": str(n % 11)}, headers={"HX-Request": "true"})
         return client.open(target.format(years=years), method=method)
 
+    probe.sample = Sample()  # warm-up and profiled requests count nowhere
     for n in range(2):  # warm up: first-use caches, compiled statements
         request(n)
     samples: list[Sample] = []
@@ -205,6 +207,7 @@ def measure(app, probe: Probe, key: str, tokens: dict[str, list[str]], question:
         probe.sample.bytes = len(body)
         probe.sample.status = response.status_code
         samples.append(probe.sample)
+    probe.sample = Sample()
     profile_text = ""
     if use_cprofile:
         profiler = cProfile.Profile()
@@ -229,15 +232,17 @@ def measure(app, probe: Probe, key: str, tokens: dict[str, list[str]], question:
 
 
 def report(description: str, iterations: int, samples: list[Sample], statements: dict[str, list[float]], profile_text: str) -> str:
-    def med(values):
-        return statistics.median(values) * 1000
+    def mean(values):
+        return statistics.fmean(values) * 1000
 
-    total = med([s.total for s in samples])
-    p95 = sorted(s.total for s in samples)[min(len(samples) - 1, int(round(0.95 * (len(samples) - 1))))] * 1000
-    sql = med([s.sql for s in samples])
-    template = med([s.template for s in samples])
-    rest = med([s.total - s.sql - s.template for s in samples])
-    count = statistics.median([s.sql_count for s in samples])
+    totals = sorted(s.total for s in samples)
+    median = statistics.median(totals) * 1000
+    p95 = totals[min(len(totals) - 1, int(round(0.95 * (len(totals) - 1))))] * 1000
+    total = mean([s.total for s in samples])
+    sql = mean([s.sql for s in samples])
+    template = mean([s.template for s in samples])
+    rest = total - sql - template
+    count = statistics.fmean([s.sql_count for s in samples])
     size = statistics.median([s.bytes for s in samples])
     statuses = sorted({s.status for s in samples})
 
@@ -246,8 +251,8 @@ def report(description: str, iterations: int, samples: list[Sample], statements:
 
     lines = [
         f"== {description}: {iterations} requests, status {','.join(map(str, statuses))}",
-        f"   total      {total:8.2f} ms median   p95 {p95:.2f} ms   response {size / 1024:.1f} kB ({int(size)} bytes)",
-        f"   SQL        {sql:8.2f} ms  {share(sql)}   {count:g} statements per request",
+        f"   total      {total:8.2f} ms mean     median {median:.2f} ms, p95 {p95:.2f} ms   response {size / 1024:.1f} kB ({int(size)} bytes)",
+        f"   SQL        {sql:8.2f} ms  {share(sql)}   {count:.1f} statements per request",
         f"   templates  {template:8.2f} ms  {share(template)}   (rendering and context processors, without SQL issued while rendering)",
         f"   rest       {rest:8.2f} ms  {share(rest)}   (Python: views, services, forms, Flask)",
     ]
@@ -298,7 +303,7 @@ def main() -> None:
             if who and who not in clients:
                 clients[who] = app.test_client()
                 login(clients[who], who)
-        print(f"In-process (Flask test client), {database_name()}, demo seed (two years of history); medians per request")
+        print(f"In-process (Flask test client), {database_name()}, demo seed (two years of history); means per request (the parts add up to the mean)")
         for key in chosen:
             print(measure(app, probe, key, tokens, question, clients, args.cprofile))
             sys.stdout.flush()
