@@ -58,8 +58,14 @@ test: setup
 test-quick: setup
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not browser" $(PYTEST_ARGS)
 
+# Every benchmark in bench/ (PORTAL_BENCH_DATABASE_URL=postgresql://... runs them on
+# PostgreSQL), then bench/RESULTS.md from their figures (BENCH_NOTE: a line on it).
+BENCH_TOOLS := bench/common.py bench/profile_requests.py bench/results_table.py
+BENCH_NOTE  ?=
+
 bench: setup
-	@for b in $(filter-out bench/common.py,$(wildcard bench/*.py)); do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in $(filter-out $(BENCH_TOOLS),$(wildcard bench/*.py)); do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@$(BIN)/python bench/results_table.py --note "$(BENCH_NOTE)" >/dev/null && echo "== bench/RESULTS.md written"
 
 clean:
 	rm -rf $(VENV) node_modules $(HTMX) $(MO) .pytest_cache

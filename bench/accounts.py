@@ -1,5 +1,7 @@
 """Staff accounts list: the full page and the live-search fragment, against /healthz.
 
+Target (issue 19): the full page at >= 40 % of /healthz's throughput.
+
     .venv/bin/python bench/accounts.py
 """
 
@@ -13,7 +15,7 @@ from urllib.parse import urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import get, gunicorn, load, seeded_environment  # noqa: E402
+from common import database_name, get, gunicorn, load, record, seeded_environment  # noqa: E402
 
 from portal.demo import DEMO_PASSWORD  # noqa: E402
 
@@ -40,9 +42,12 @@ def main() -> None:
         baseline = load("GET /healthz", base, get("/healthz"))
         page = load("GET /staff/accounts/ (page)", base, get("/staff/accounts/", cookie))
         fragment = load("GET /staff/accounts/?q=gmbh (htmx)", base, get("/staff/accounts/?q=gmbh", {**cookie, "HX-Request": "true"}))
-        print("8 concurrent clients, gunicorn 2 workers x 4 threads, SQLite, 200 seeded accounts")
+        record("accounts", {"healthz": baseline.figures(), "accounts_page": page.figures(baseline), "accounts_search": fragment.figures(baseline)}, env)
+        print(f"8 concurrent clients, gunicorn 2 workers x 4 threads, {database_name()}, 200 seeded accounts")
         for result in (baseline, page, fragment):
             print(result.line(baseline))
+        ratio = page.per_second / baseline.per_second if baseline.per_second else 0.0
+        print(f"accounts page / healthz: {ratio:.1%} (target >= 40%)")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from urllib.parse import urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import flask, get, gunicorn, load, seeded_environment  # noqa: E402
+from common import database_name, flask, get, gunicorn, load, record, seeded_environment  # noqa: E402
 
 COURSE = "hosted-pbx-erste-schritte"
 LESSON = f"/learn/courses/{COURSE}/lessons/anrufe-verteilen"  # the longest lesson, with [TOC], tables and a quiz
@@ -55,7 +55,8 @@ def main() -> None:
             baseline = load("GET /healthz", base, get("/healthz"))
             lesson = load("GET lesson page (learner)", base, get(LESSON, cookie))
             course = load("GET course page (learner)", base, get(f"/learn/courses/{COURSE}/", cookie))
-    print("8 concurrent clients, gunicorn 2 workers x 4 threads, SQLite, seeded demo data")
+        record("lessons", {"healthz": baseline.figures(), "lesson_page": lesson.figures(baseline), "course_page": course.figures(baseline)}, env)
+    print(f"8 concurrent clients, gunicorn 2 workers x 4 threads, {database_name()}, seeded demo data")
     for result in (baseline, lesson, course):
         print(result.line(baseline))
     ratio = lesson.per_second / baseline.per_second if baseline.per_second else 0.0

@@ -11,6 +11,8 @@ Requests run one at a time (latency, not throughput), on one gunicorn worker.
     .venv/bin/python bench/reports.py                       # SQLite, 1,000,000 answers (seeding takes ~4 min)
     .venv/bin/python bench/reports.py --responses 100000
     .venv/bin/python bench/reports.py --database postgresql+psycopg://postgres@127.0.0.1:5432/portal_bench
+    PORTAL_BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/portal_bench .venv/bin/python bench/reports.py
+    BENCH_REPORTS_RESPONSES=100000 make bench               # fewer extra answers when run from `make bench`
     .venv/bin/python bench/reports.py --reuse                # skip seeding: reuse the database of the last run
 """
 
@@ -30,7 +32,7 @@ from urllib.parse import urlencode, urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
-from common import PYTHON, ROOT, flask, get, gunicorn, load  # noqa: E402
+from common import BENCH_DATABASE_URL, PYTHON, ROOT, flask, get, gunicorn, load, record  # noqa: E402
 
 PASSWORD = "demo-portal-2026"
 SQLITE_FILE = Path(tempfile.gettempdir()) / "portal-bench-reports.db"
@@ -72,7 +74,7 @@ def prepare(env: dict[str, str], responses: int, database: str | None) -> None:
         url = urlsplit(database.replace("+psycopg", ""))
         name = url.path.lstrip("/")
         admin = f"{url.scheme}://{url.netloc}/postgres"
-        subprocess.run(["psql", admin, "-q", "-c", f'DROP DATABASE IF EXISTS "{name}"', "-c", f'CREATE DATABASE "{name}"'], check=True)
+        subprocess.run(["psql", admin, "-q", "-c", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', "-c", f'CREATE DATABASE "{name}"'], check=True)
     else:
         SQLITE_FILE.unlink(missing_ok=True)
     flask(env, "db", "upgrade")
@@ -120,8 +122,8 @@ def worker_rss_mb() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--responses", type=int, default=1_000_000)
-    parser.add_argument("--database", help="a PostgreSQL URL (default: a SQLite file in the temp folder)")
+    parser.add_argument("--responses", type=int, default=int(os.environ.get("BENCH_REPORTS_RESPONSES", 1_000_000)))
+    parser.add_argument("--database", default=BENCH_DATABASE_URL or None, help="a PostgreSQL URL (default: PORTAL_BENCH_DATABASE_URL, else a SQLite file in the temp folder)")
     parser.add_argument("--reuse", action="store_true", help="reuse the database of the last run")
     parser.add_argument("--seconds", type=float, default=6.0)
     args = parser.parse_args()
@@ -163,6 +165,10 @@ def main() -> None:
         verdict = "ok" if p95 < target and not result.errors else "MISSED"
         print(f"{result.name:44} {result.percentile(50):6.1f}ms {p95:6.1f}ms  <{target:3d} {verdict:6} {p95 / raw_ms:6.2f}x  {result.errors}")
     print(f"web worker RSS after the run: {rss:.0f} MB (target < 200 MB)")
+    figures = {"raw_sql": {"p50_ms": raw_ms}, "worker_rss": {"mb": round(rss, 1)}}
+    for result, target in results:
+        figures[result.name] = result.figures(target_p95_ms=target)
+    record("reports", figures, env, responses=args.responses)
 
 
 def _year() -> str:
