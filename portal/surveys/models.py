@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from portal.customers.models import Account, Contact, Project, Ticket
@@ -245,6 +246,14 @@ class Response(db.Model):
         Index("ix_responses_survey_id_created_at", "survey_id", "created_at"),
         Index("ix_responses_created_at", "created_at"),
         Index("ix_responses_contact_id_created_at", "contact_id", "created_at"),
+        # Partial indexes for account health at scale (millions of answers): each contact's
+        # latest NPS or CSAT answer, and the answers with a comment, without walking past
+        # the answers that have none.
+        *(
+            Index(f"ix_responses_{column}_contact_created", "contact_id", "created_at", sqlite_where=sql_text(f"{column} IS NOT NULL"), postgresql_where=sql_text(f"{column} IS NOT NULL"))
+            for column in ("nps_score", "csat_score")
+        ),
+        Index("ix_responses_commented_created_at", "created_at", sqlite_where=sql_text("comment IS NOT NULL"), postgresql_where=sql_text("comment IS NOT NULL")),
     )
 
     @property
