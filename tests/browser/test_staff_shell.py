@@ -108,6 +108,7 @@ def test_the_staff_header_on_a_phone_is_one_line_with_a_menu_holding_the_rest(br
     page.get_by_label("Password").fill(PASSWORD)
     page.locator("main").get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name=f"Hello, {user.name}")).to_be_visible()
+    page.wait_for_load_state("load")  # measured once every stylesheet and script of the page is in
 
     brand_line = page.locator(".topbar-inner").bounding_box()
     assert brand_line["height"] <= 64, f"the header wraps: {brand_line['height']} px high"
