@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -45,12 +46,14 @@ def job(name: str):
     return register
 
 
-def run_jobs_once() -> dict[str, int]:
-    """Run every job once; a failing job is logged and does not stop the others."""
+def run_jobs_once(skip: set[str] = frozenset()) -> dict[str, int]:
+    """Run every job once (but those in ``skip``); a failing job is logged and does not stop the others."""
     write_intent.set(True)
     _import_job_modules()
     done: dict[str, int] = {}
     for entry in JOBS:
+        if entry.name in skip:
+            continue
         try:
             with unit_of_work():
                 done[entry.name] = entry.run()
@@ -60,16 +63,37 @@ def run_jobs_once() -> dict[str, int]:
     return done
 
 
+def run_until_idle(max_seconds: float | None = None, clock: Callable[[], float] = time.monotonic) -> dict[str, int]:
+    """Run every job again and again until a pass finds nothing to do (what a cron job wants:
+    a 50,000-message campaign is sent in one call, not 50 messages per call).
+
+    A job that fails is left out of the passes that follow (it would fail again), and counts -1.
+    ``max_seconds`` bounds the run: no new pass starts after it; the work left is done by the next call.
+    """
+    started = clock()
+    totals: dict[str, int] = {}
+    while True:
+        done = run_jobs_once(skip={name for name, count in totals.items() if count < 0})
+        db.session.remove()
+        for name, count in done.items():
+            totals[name] = -1 if count < 0 else totals.get(name, 0) + count
+        if not any(count > 0 for count in done.values()):
+            return totals
+        if max_seconds is not None and clock() - started >= max_seconds:
+            return totals
+
+
 @click.command("worker")
-@click.option("--once", is_flag=True, help="Run every job once and exit.")
+@click.option("--once", is_flag=True, help="Work until nothing is due, then exit (for cron).")
+@click.option("--max-seconds", type=click.FloatRange(min=0), default=None, help="With --once: start no new pass after this many seconds.")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds to sleep when there was nothing to do.")
 @with_appcontext
-def worker_command(once: bool, interval: float) -> None:
+def worker_command(once: bool, max_seconds: float | None, interval: float) -> None:
     """Send queued email and run schedules."""
     _import_job_modules()
     if once:
-        for name, count in run_jobs_once().items():
-            click.echo(f"{name}: {count}")
+        for name, count in run_until_idle(max_seconds).items():
+            click.echo(f"{name}: {count}" + (" (failed, see the log)" if count < 0 else ""))
         return
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
